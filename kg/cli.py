@@ -1,0 +1,134 @@
+"""Command line: a thin layer over the library. Errors become one ``Error: …`` line and an exit
+code; ``--debug`` shows the traceback instead."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from kg.errors import KGError
+
+EPILOG = """examples:
+  python -m kg build                       # corpus/ → outputs/ (kg.ttl, maps, report)
+  python -m kg entity 湘潭市                # an entity: IRI, type, labels, documents, mentions
+  python -m kg eval --gold tests/data/gold  # precision/recall/F1 against gold annotations
+  python -m kg collab 湘潭高新区             # ranked partners with evidence
+  python -m kg path 韶山高新区 雨花经开区      # shortest path, every hop with its evidence
+  python -m kg query --list                 # the gallery of SPARQL questions
+  python -m kg map 湘潭市 --depth 2          # an ego map around one entity
+  python -m kg serve                        # a SPARQL endpoint on http://127.0.0.1:7878/
+"""
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def add_build_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--corpus", type=Path, default=Path("corpus"), help="input folder (default: corpus/)")
+    parser.add_argument("--out", type=Path, default=Path("outputs"), help="output folder (default: outputs/)")
+    parser.add_argument("--workers", type=int, default=0, help="worker processes for the per-document stages (default: one per core)")
+    parser.add_argument("--no-cache", action="store_true", help="ignore and rebuild the per-document cache (outputs/.cache/)")
+    parser.add_argument("--executor", choices=["process", "dask"], default="process", help="where per-document stages run (default: a local process pool)")
+    parser.add_argument("--scheduler", default=None, help="dask scheduler address (with --executor dask; default: a LocalCluster)")
+    parser.add_argument("--store", default=None, help="also write the graph to this SPARQL Graph Store Protocol URL")
+    parser.add_argument("--no-maps", action="store_true", help="skip the HTML maps")
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from kg.pipeline import BuildOptions, build
+
+    options = BuildOptions(
+        corpus=args.corpus,
+        out=args.out,
+        workers=args.workers,
+        use_cache=not args.no_cache,
+        executor=args.executor,
+        scheduler=args.scheduler,
+        store=args.store,
+        maps=not args.no_maps,
+    )
+    result = build(options, log=_log)
+    print(result.summary())
+    return 0
+
+
+def run_entity(args: argparse.Namespace) -> int:
+    from kg.inspect import describe_entity
+
+    print(describe_entity(args.name, graph_path=args.graph, mentions_path=args.mentions))
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from kg.evaluate import evaluate_build
+
+    report = evaluate_build(gold_dir=args.gold, corpus=args.corpus, out=args.out, rebuild=args.rebuild)
+    print(report.render())
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    main_parser = argparse.ArgumentParser(
+        prog="python -m kg",
+        description="CZT-KG: a knowledge graph of 长株潭 integration from Chinese news and policy documents.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    main_parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = main_parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    build_parser = sub.add_parser("build", help="build the knowledge graph: corpus/ → outputs/")
+    add_build_arguments(build_parser)
+    build_parser.set_defaults(func=run_build)
+
+    entity_parser = sub.add_parser("entity", help="show an entity: IRI, type, labels, documents, mentions, merges")
+    entity_parser.add_argument("name", help="a name or alias, e.g. 湘潭市")
+    entity_parser.add_argument("--graph", type=Path, default=Path("outputs/kg.ttl"), help="graph file (default: outputs/kg.ttl)")
+    entity_parser.add_argument("--mentions", type=Path, default=Path("outputs/mentions.csv"), help="mentions file (default: outputs/mentions.csv)")
+    entity_parser.set_defaults(func=run_entity)
+
+    eval_parser = sub.add_parser("eval", help="score extraction against gold annotations (P/R/F1 per type)")
+    eval_parser.add_argument("--gold", type=Path, required=True, help="folder of gold JSON files (see tests/data/gold/README.md)")
+    eval_parser.add_argument("--corpus", type=Path, default=Path("corpus"), help="corpus folder (default: corpus/)")
+    eval_parser.add_argument("--out", type=Path, default=None, help="build folder to load (default: build into a temporary folder)")
+    eval_parser.add_argument("--rebuild", action="store_true", help="rebuild even if --out holds a graph")
+    eval_parser.set_defaults(func=run_eval)
+
+    for module, adder in (
+        ("kg.cli_analysis", "add_analysis_parsers"),
+        ("kg.cli_query", "add_query_parser"),
+        ("kg.cli_query", "add_serve_parser"),
+        ("kg.cli_map", "add_map_parser"),
+    ):
+        import importlib
+        import importlib.util
+
+        if importlib.util.find_spec(module) is not None:
+            getattr(importlib.import_module(module), adder)(sub)
+    return main_parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = parser()
+    args = arguments.parse_args(argv)
+    if not getattr(args, "func", None):
+        arguments.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except KGError as exc:
+        if args.debug:
+            raise
+        print(f"Error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("Error: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_main(argv: Sequence[str] | None = None) -> int:
+    """``python build_graph.py [--corpus DIR] [--out DIR]``: the same as ``python -m kg build``."""
+    return main(["build", *(sys.argv[1:] if argv is None else argv)])

@@ -1,0 +1,363 @@
+"""Extraction stage: one Document → its typed mentions (with context-resolved canonical names)
+and relation candidates. A pure function of one document, so it can run in parallel and be cached.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from spacy.language import Language
+
+from kg.gazetteer import Division, level_to_type, load_gazetteer
+from kg.lexicon import load_lexicon
+from kg.model import Document, DocumentExtraction, Mention
+from kg.nlp import Candidate, division_matcher, shared_pipeline
+from kg.relations import extract_relations, task_mentions
+
+# Park heads have a short and a full official form; names are keyed on the full one.
+PARK_FULL_FORMS = {
+    "经开区": "经济技术开发区",
+    "高新区": "高新技术产业开发区",
+    "综保区": "综合保税区",
+    "自贸区": "自由贸易试验区",
+}
+_QUOTES = str.maketrans("", "", "“”\"'「」")
+_HOME_CITY_WORDS = ("我市", "本市")
+_HOME_PROVINCE_WORDS = ("我省", "本省")
+_MULTIPLES = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5}
+
+
+@dataclass(frozen=True)
+class DocumentContext:
+    """What a document is about: its home city (for 市…, 我市) and home province (省…, 我省)."""
+
+    home_city: Division | None
+    home_province: Division | None
+
+    @classmethod
+    def infer(cls, document: Document, candidates: list[Candidate]) -> DocumentContext:
+        gazetteer = load_gazetteer()
+        counts: Counter[str] = Counter()
+        title_end = len(document.title) + 2 if document.text.startswith(document.title) else 0
+        province_counts: Counter[str] = Counter()
+        for cand in candidates:
+            if not cand.code:
+                continue
+            division = gazetteer.by_code(cand.code)
+            if division is None:
+                continue
+            weight = 10 if cand.start < title_end else 1
+            if division.level == "province":
+                province_counts[division.code] += weight
+            elif division.name.endswith("市"):
+                counts[division.code] += weight
+        # Also count divisions named inside longer names (湘乡市长株潭…领导小组办公室).
+        for match in division_matcher().pattern.finditer(document.title):
+            division = gazetteer.resolve(match.group())
+            if division and division.level != "province" and division.name.endswith("市"):
+                counts[division.code] += 10
+        home_city = gazetteer.by_code(_top(counts)) if counts else None
+        home_province = gazetteer.by_code(_top(province_counts)) if province_counts else None
+        if home_province is None and home_city is not None:
+            home_province = next(
+                (d for d in gazetteer.ancestors(home_city) if d.level == "province"), None
+            )
+        return cls(home_city=home_city, home_province=home_province)
+
+
+def _top(counts: Counter[str]) -> str:
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[0][0]
+
+
+def normalise_name(text: str) -> str:
+    return text.translate(_QUOTES).replace(" ", "").strip()
+
+
+def canonical_agency(surface: str, context: DocumentContext) -> tuple[str, str]:
+    """Full name of an agency in its document's context, and the rule used.
+
+    市工信局 in a plan of 湘潭市 → 湘潭市工业和信息化局; 省发改委 → 湖南省发展和改革委员会.
+    """
+    lexicon = load_lexicon()
+    gazetteer = load_gazetteer()
+    name = normalise_name(surface)
+    place: Division | None = None
+    rest = name
+    rule = "agency-as-written"
+    match = division_matcher().pattern.match(name)
+    if match and len(match.group()) < len(name):
+        place = gazetteer.resolve(match.group())
+        rest = name[match.end() :]
+        rule = "agency-division-prefix"
+    elif name[:1] == "省" and context.home_province is not None and name not in ("省长",):
+        place, rest, rule = context.home_province, name[1:], "agency-home-province"
+    elif name[:1] == "市" and context.home_city is not None:
+        place, rest, rule = context.home_city, name[1:], "agency-home-city"
+    if rest.startswith("人民政府") or rest == "政府":
+        rest = "人民政府" + rest[len("人民政府") if rest.startswith("人民政府") else 2 :]
+    else:
+        for short in sorted(lexicon.department_abbreviations, key=len, reverse=True):
+            if rest == short or (rest.endswith(short) and rest[: -len(short)] in ("委", "")):
+                rest = rest[: -len(short)] + lexicon.department_abbreviations[short]
+                break
+    if place is None:
+        return name, rule
+    base = place.name
+    # 市委 of a county-level city is still 湘乡市委: keep the division's full name as prefix.
+    return base + rest, rule
+
+
+def canonical_park(surface: str) -> str:
+    name = normalise_name(surface)
+    for short, full in PARK_FULL_FORMS.items():
+        if name.endswith(short):
+            return name[: -len(short)] + full
+    return name
+
+
+def decompose_cities(stem: str) -> tuple[Division, ...]:
+    """Cities abbreviated by one character each, within one province (长株潭 → 长沙, 株洲, 湘潭)."""
+    gazetteer = load_gazetteer()
+    if not 2 <= len(stem) <= 5:
+        return ()
+    by_province: dict[str, list[Division]] = {}
+    for division in gazetteer.cities():
+        if division.parent_code:
+            by_province.setdefault(division.parent_code, []).append(division)
+    for cities in by_province.values():
+        picked = []
+        for char in stem:
+            hits = [c for c in cities if char in (c.short or c.name)]
+            if len(hits) != 1 or hits[0] in picked:
+                break
+            picked.append(hits[0])
+        else:
+            return tuple(picked)
+    return ()
+
+
+def _to_mention(
+    document: Document, cand: Candidate, context: DocumentContext
+) -> Mention | None:
+    gazetteer = load_gazetteer()
+    text = document.text[cand.start : cand.end]
+    canonical = normalise_name(text)
+    rule = cand.rule
+    code = cand.code
+    type_name = cand.type
+    if cand.rule == "context-home-city":
+        if context.home_city is None:
+            return None
+        canonical, code = context.home_city.name, context.home_city.code
+        type_name = "City" if context.home_city.level == "city" else "County"
+    elif cand.rule == "context-home-province":
+        if context.home_province is None:
+            return None
+        canonical, code = context.home_province.name, context.home_province.code
+    elif code:
+        division = gazetteer.by_code(code)
+        canonical = division.name if division else canonical
+    elif type_name == "Agency":
+        canonical, how = canonical_agency(text, context)
+        rule = f"{rule}|{how}"
+    elif type_name == "Park":
+        canonical = canonical_park(text)
+    return Mention(
+        doc_id=document.id,
+        start=cand.start,
+        end=cand.end,
+        text=text,
+        type=type_name,
+        rule=rule,
+        canonical=canonical,
+        code=code,
+    )
+
+
+def _regions_and_enumerations(document: Document, mentions: list[Mention]) -> list[Mention]:
+    """Multi-city abbreviations: 长株潭都市圈/长株潭地区 → one region, bare 长株潭 → that region,
+    长株潭三市 → the three cities (an enumeration mention)."""
+    text = document.text
+    taken = [False] * (len(text) + 1)
+    for mention in mentions:
+        for offset in range(mention.start, mention.end):
+            taken[offset] = True
+    out: list[Mention] = []
+    stems: dict[str, tuple[Division, ...]] = {}
+    for mention in mentions:
+        if mention.type == "Region":
+            for head in ("都市圈", "地区", "区域"):
+                stem = mention.canonical[: -len(head)]
+                if mention.canonical.endswith(head) and (cities := decompose_cities(stem)):
+                    stems[stem] = cities
+                    mention = _replace(mention, canonical=stem + "都市圈", rule=mention.rule + "|multi-city-region")
+                    break
+        out.append(mention)
+    for stem in sorted(set(_candidate_stems(text)) | set(stems)):
+        cities = stems.get(stem) or decompose_cities(stem)
+        if not cities:
+            continue
+        for match in re.finditer(re.escape(stem) + r"([两二三四五])?(市|地)?", text):
+            if any(taken[match.start() : match.end()]):
+                continue
+            multiple = match.group(1)
+            if multiple and _MULTIPLES[multiple] == len(cities) and match.group(2):
+                out.append(
+                    Mention(
+                        doc_id=document.id, start=match.start(), end=match.end(),
+                        text=match.group(), type="City", rule="enumeration",
+                        canonical=match.group(), expands_to=tuple(c.name for c in cities),
+                    )
+                )
+            elif not multiple and not match.group(2):
+                out.append(
+                    Mention(
+                        doc_id=document.id, start=match.start(), end=match.start() + len(stem),
+                        text=stem, type="Region", rule="multi-city-abbreviation",
+                        canonical=stem + "都市圈",
+                    )
+                )
+            for offset in range(match.start(), match.end()):
+                taken[offset] = True
+    return out
+
+
+def _candidate_stems(text: str) -> list[str]:
+    # Abbreviations are usually followed by a number of cities or a region word.
+    return [m.group(1) for m in re.finditer(r"([\u4e00-\u9fff]{2,4}?)(?:[两二三四五]市|都市圈|一体化)", text)]
+
+
+def _replace(mention: Mention, **changes: object) -> Mention:
+    from dataclasses import replace
+
+    return replace(mention, **changes)
+
+
+def _expand_group_agencies(mentions: list[Mention], context: DocumentContext) -> list[Mention]:
+    """三市发改委 / 长株潭三市市委宣传部 → the same body of each city of the enumeration."""
+    out = []
+    for mention in mentions:
+        match = re.match(r"^(.*?)([两二三四五])市(.+)$", mention.text)
+        if mention.type == "Agency" and match:
+            cities = decompose_cities(match.group(1)) if match.group(1) else ()
+            if not cities and context.home_city is None:
+                out.append(mention)
+                continue
+            if cities and len(cities) == _MULTIPLES[match.group(2)]:
+                rest = match.group(3)
+                names = []
+                for city in cities:
+                    full, _ = canonical_agency(city.name + rest, context)
+                    names.append(full)
+                out.append(_replace(mention, expands_to=tuple(names), rule=mention.rule + "|enumeration"))
+                continue
+        out.append(mention)
+    return out
+
+
+def _document_coreference(mentions: list[Mention]) -> list[Mention]:
+    """A bare generic head (行动计划, 专班, 联席会) names the document's one entity with that head."""
+    out = []
+    for mention in mentions:
+        if mention.rule != "generic-head":
+            out.append(mention)
+            continue
+        head = mention.canonical
+        targets = sorted(
+            {
+                m.canonical
+                for m in mentions
+                if m.type == mention.type and m.rule != "generic-head" and m.canonical != head
+                and (head in m.canonical or m.canonical.endswith(head[:2]))
+            }
+        )
+        if len(targets) == 1:
+            out.append(_replace(mention, canonical=targets[0], rule="generic-head|document-coreference"))
+    return out
+
+
+def _title_plan(document: Document) -> Candidate | None:
+    """A policy document's own title names a plan (…工作方案, …规划, …意见)."""
+    lexicon = load_lexicon()
+    title = document.title
+    if not document.text.startswith(title):
+        return None
+    if any(title.endswith(head) for head in lexicon.suffixes["Plan"]):
+        return Candidate(0, len(title), "Plan", "document-title", 6)
+    return None
+
+
+def _name_prefixes(document: Document, mentions: list[Mention]) -> list[Mention]:
+    """Places and parks that a park's or project's name starts with (湘乡经开区 → 湘乡市;
+    天易经开区轨道交通配套产业园 → 天易经开区; 湘潭云龙东路—株洲新马南路 → 湘潭市, 株洲市)."""
+    gazetteer = load_gazetteer()
+    matcher = division_matcher()
+    park_heads = load_lexicon().suffixes["Park"]
+    out = []
+    for outer in mentions:
+        if outer.type not in ("Park", "Project") or outer.expands_to:
+            continue
+        pieces = [(outer.start, outer.text)]
+        if outer.type == "Project" and "—" in outer.text:
+            second = outer.text.index("—") + 1
+            pieces.append((outer.start + second, outer.text[second:]))
+        for start, piece in pieces:
+            match = matcher.pattern.match(piece)
+            if match and len(match.group()) < len(piece):
+                division = gazetteer.resolve(match.group())
+                if division is not None:
+                    out.append(
+                        Mention(
+                            doc_id=document.id, start=start, end=start + match.end(),
+                            text=match.group(), type=level_to_type(division.level),
+                            rule=f"name-prefix:{outer.end}", canonical=division.name,
+                            code=division.code,
+                        )
+                    )
+            if outer.type == "Park" and start == outer.start:
+                for head in park_heads:
+                    cut = piece.find(head)
+                    if 0 < cut and cut + len(head) < len(piece) - 1:
+                        inner = piece[: cut + len(head)]
+                        out.append(
+                            Mention(
+                                doc_id=document.id, start=start, end=start + len(inner),
+                                text=inner, type="Park", rule=f"name-prefix:{outer.end}",
+                                canonical=canonical_park(inner),
+                            )
+                        )
+                        break
+    return out
+
+
+def extract_mentions(document: Document, nlp: Language | None = None) -> list[Mention]:
+    """Typed mentions of one document, with canonical names resolved in its context."""
+    nlp = nlp or shared_pipeline()
+    sdoc = nlp(document.text)
+    candidates: list[Candidate] = list(sdoc.user_data["czt.candidates"])
+    title_plan = _title_plan(document)
+    if title_plan:
+        candidates = [c for c in candidates if c.end <= title_plan.start or c.start >= title_plan.end]
+        candidates.append(title_plan)
+    context = DocumentContext.infer(document, candidates)
+    mentions = [m for c in candidates if (m := _to_mention(document, c, context))]
+    if title_plan:
+        for i, mention in enumerate(mentions):
+            if mention.rule == "generic-head" and mention.type == "Plan" and "本" in document.text[mention.start - 1 : mention.start]:
+                mentions[i] = _replace(mention, canonical=normalise_name(document.title))
+    mentions = _regions_and_enumerations(document, mentions)
+    mentions = _expand_group_agencies(mentions, context)
+    mentions = _document_coreference(mentions)
+    mentions += _name_prefixes(document, mentions)
+    mentions += task_mentions(document)
+    mentions.sort(key=lambda m: (m.start, m.end, m.type))
+    return mentions
+
+
+def extract_document(document: Document, nlp: Language | None = None) -> DocumentExtraction:
+    """The per-document stage: mentions, then relation candidates between them."""
+    mentions = extract_mentions(document, nlp)
+    relations = extract_relations(document, mentions)
+    return DocumentExtraction(document=document, mentions=tuple(mentions), relations=tuple(relations))

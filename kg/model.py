@@ -1,0 +1,185 @@
+"""The data model shared by every pipeline stage: frozen dataclasses, no bare dicts between stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# The entity classes of the ontology (local names in ontology/czt.ttl). Stages use these strings
+# as type tags; kg.ontology turns them into IRIs and refuses anything not in the ontology.
+ENTITY_TYPES: tuple[str, ...] = (
+    "Province",
+    "City",
+    "County",
+    "Region",
+    "Agency",
+    "Park",
+    "Project",
+    "Agreement",
+    "Plan",
+    "Person",
+    "Organization",
+    "Event",
+    "Industry",
+    "Task",
+)
+CORE_TYPES: tuple[str, ...] = (
+    "City",
+    "County",
+    "Agency",
+    "Park",
+    "Project",
+    "Agreement",
+    "Plan",
+    "Person",
+)
+RELATION_PREDICATES: tuple[str, ...] = (
+    "cooperatesWith",
+    "partyTo",
+    "responsibleFor",
+    "leads",
+    "memberOf",
+    "partOf",
+    "locatedIn",
+    "issuedBy",
+    "participatesIn",
+)
+SYMMETRIC_PREDICATES: frozenset[str] = frozenset({"cooperatesWith"})
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """A sentence of a document's cleaned text: ``document.text[start:end] == text``."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One input file after reading and cleaning."""
+
+    id: str  # stable, from the file name (stem)
+    path: str  # source path as given
+    title: str
+    text: str  # cleaned, simplified text
+    sentences: tuple[Sentence, ...]
+    date: str | None = None  # ISO 8601 (YYYY-MM-DD) when the text gives one
+    publisher: str | None = None
+    authors: tuple[str, ...] = ()
+    encoding: str = "utf-8"
+    content_hash: str = ""  # sha256 of the raw bytes (cache key)
+
+    def sentence_at(self, offset: int) -> Sentence:
+        """The sentence containing character ``offset`` (the last one if past the end)."""
+        for sentence in self.sentences:
+            if sentence.start <= offset < sentence.end:
+                return sentence
+        return self.sentences[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedFile:
+    """A file the reader could not use, and why (shown to the user as a one-line warning)."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A typed span of a document's cleaned text, as found by one extraction rule.
+
+    ``canonical`` is the name the extractor proposes for the thing (context applied, e.g. 市工信局
+    in a plan of 湘潭市 → 湘潭市工业和信息化局); resolution merges mentions on it. ``expands_to``
+    is set for enumerations (长株潭三市 → the three cities): the mention stands for several
+    entities at once and never becomes an entity of its own.
+    """
+
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    type: str
+    rule: str
+    canonical: str
+    code: str | None = None  # administrative division code, when from the gazetteer
+    expands_to: tuple[str, ...] = ()  # canonical names, for enumerations
+
+    @property
+    def key(self) -> tuple[str, int, int, str]:
+        return (self.doc_id, self.start, self.end, self.type)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Where a relation was read: a sentence of a document, its offsets, and the rule."""
+
+    doc_id: str
+    start: int
+    end: int
+    sentence: str
+    rule: str
+
+
+@dataclass(frozen=True, slots=True)
+class RelationCandidate:
+    """A relation between two mentions of one document, before resolution."""
+
+    subject: Mention
+    predicate: str
+    object: Mention
+    evidence: Evidence
+    qualifiers: tuple[tuple[str, str], ...] = ()  # e.g. (("role", "组长"),)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentExtraction:
+    """Everything the per-document stages produce for one document (what the cache stores)."""
+
+    document: Document
+    mentions: tuple[Mention, ...]
+    relations: tuple[RelationCandidate, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Merge:
+    """A record of one surface form merged into an entity, by which rule, in which document."""
+
+    surface: str
+    rule: str
+    doc_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """One real-world thing across all documents."""
+
+    id: str  # stable readable key, "Type/slug"; the IRI is built from it
+    type: str
+    label: str  # canonical simplified name
+    alt_labels: tuple[str, ...] = ()
+    mention_counts: tuple[tuple[str, int], ...] = ()  # (doc_id, count), sorted
+    merges: tuple[Merge, ...] = ()
+    code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """A resolved relation between two entities, with every piece of evidence for it."""
+
+    subject: str  # Entity.id
+    predicate: str
+    object: str  # Entity.id
+    evidence: tuple[Evidence, ...]
+    qualifiers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeGraphData:
+    """The resolved graph before it becomes RDF."""
+
+    documents: tuple[Document, ...]
+    entities: tuple[Entity, ...]
+    relations: tuple[Relation, ...]
+    mentions: tuple[tuple[Mention, str], ...] = field(default=())  # (mention, entity id)

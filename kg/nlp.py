@@ -1,0 +1,496 @@
+"""The spaCy pipeline: ``spacy.blank("zh")`` with jieba, plus the project's registered components.
+
+Components (in order) propose typed candidate spans; ``czt_select`` keeps the longest
+non-overlapping ones (so no 湘潭 is emitted from inside 湘潭高新区) and writes them to
+``doc.spans["czt"]`` and ``doc.user_data["czt.candidates"]``:
+
+- ``czt_divisions``: the gazetteer of administrative divisions (full and short forms, 我市/我省);
+- ``czt_lists``: unit lists of work plans, e.g. ``(责任单位:市工信局、市科技局,湘乡市)``;
+- ``czt_persons``: names after titles of office and in bylines, media in bylines/source lines;
+- ``czt_names``: structural name patterns (head nouns per type, the name's left edge found on
+  jieba tokens and their dictionary POS tags), ``《…》`` titles, multi-city abbreviations;
+- ``czt_select``: overlap resolution and removal of generic spans.
+
+jieba's dictionary is extended (``jieba.add_word``) with every division name and every head
+noun, so that long names are not cut across their head (天/易经/开区) and heads that are part of
+a longer word (工程机械, 线上) are recognised as such.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import jieba
+import jieba.posseg
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from kg.gazetteer import Division, Gazetteer, level_to_type, load_gazetteer
+from kg.lexicon import Lexicon, load_lexicon, trie_pattern
+
+jieba.setLogLevel(60)
+
+CJK = "\u4e00-\u9fff"
+_NAME_TOKEN = re.compile(rf"^[{CJK}A-Za-z0-9·\-+]+$")
+_STOP_TAGS = {"p", "c", "u", "uj", "ul", "uz", "ug", "uv", "ud", "d", "r", "y", "e", "o", "ad", "vd", "t", "i"}
+_ORDINAL = re.compile(r"^(?:第[一二三四五六七八九十百\d]+[届次期批]?|[一二三四五六七八九十]+届)$")
+
+# Priorities break ties between spans of equal length: lists and bylines are the most explicit.
+PRIORITY = {"list": 5, "byline": 5, "person": 4, "source": 4, "name": 3, "division": 2, "alias": 1}
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A typed span proposed by a component (char offsets into the document text)."""
+
+    start: int
+    end: int
+    type: str
+    rule: str
+    priority: int
+    code: str | None = None
+    expands_to: tuple[str, ...] = ()
+    meta: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+
+def _candidates(doc: Doc) -> list[Candidate]:
+    return doc.user_data.setdefault("czt.candidates", [])
+
+
+class TokenIndex:
+    """Maps character offsets to jieba tokens, with dictionary POS tags (no HMM tagging: fast)."""
+
+    def __init__(self, doc: Doc):
+        self.doc = doc
+        self.token_at: list[int] = [0] * (len(doc.text) + 1)
+        for token in doc:
+            for offset in range(token.idx, token.idx + len(token.text)):
+                self.token_at[offset] = token.i
+        self.token_at[len(doc.text)] = len(doc)
+
+    def starts_token(self, offset: int) -> bool:
+        if offset >= len(self.doc.text):
+            return True
+        return self.doc[self.token_at[offset]].idx == offset
+
+    def ends_token(self, offset: int) -> bool:
+        return offset >= len(self.doc.text) or self.starts_token(offset)
+
+
+@lru_cache(maxsize=1)
+def _word_tags() -> dict[str, str]:
+    return jieba.posseg.dt.word_tag_tab
+
+
+def _is_name_piece(word: str, lexicon: Lexicon) -> bool:
+    if not _NAME_TOKEN.match(word) or word in lexicon.left_stops:
+        return False
+    tag = _word_tags().get(word)
+    if tag is None:
+        return True
+    if tag in _STOP_TAGS:
+        return False
+    if tag == "v" and word not in lexicon.name_verbs:
+        return False
+    return not (tag == "m" and not _ORDINAL.match(word))
+
+
+_BRACKETS = {"”": "“", ")": "(", "》": "《", "」": "「"}
+
+
+def extend_left(doc: Doc, index: TokenIndex, head_start: int, max_chars: int) -> int:
+    """The left edge of a name whose head noun starts at ``head_start``.
+
+    Walks jieba tokens leftwards while they look like parts of a name (not a verb, preposition,
+    conjunction, particle…), also taking a short quoted or bracketed part (“十四五”规划,
+    潇湘(湘潭)实验室), and stops at punctuation, at the text start and after ``max_chars``.
+    """
+    text = doc.text
+    lexicon = load_lexicon()
+    start = head_start
+    while start > 0 and head_start - start < max_chars:
+        prev = text[start - 1]
+        if prev in _BRACKETS:
+            opening = text.rfind(_BRACKETS[prev], max(0, start - 60), start - 1)
+            inner = text[opening + 1 : start - 1] if opening >= 0 else ""
+            if opening < 0 or not inner or re.search(r"[,，。;；、:：]", inner):
+                break
+            start = opening
+            continue
+        token = doc[index.token_at[start - 1]]
+        piece = text[token.idx : start]
+        if token.idx + len(token.text) > start and start != head_start:
+            # The token runs past our current edge (jieba cut differently): take its left part.
+            piece = text[token.idx : start]
+        if not _is_name_piece(piece, lexicon):
+            # A stop word glued to the name's first characters (e.g. 成立长株潭): try the
+            # shorter tail of the token.
+            for cut in range(1, len(piece)):
+                tail = piece[cut:]
+                if piece[:cut] in lexicon.left_stops and _is_name_piece(tail, lexicon):
+                    start -= len(tail)
+                    break
+            break
+        if head_start - token.idx > max_chars:
+            break
+        start = token.idx
+    # Never start a name on an opening bracket's content edge or with leftover punctuation.
+    while start < head_start and not re.match(rf"[{CJK}A-Za-z0-9“《(]", text[start]):
+        start += 1
+    return start
+
+
+# ---------------------------------------------------------------------------------------------
+# czt_divisions
+
+
+class DivisionMatcher:
+    """Finds administrative divisions by full name and unambiguous short form."""
+
+    def __init__(self, gazetteer: Gazetteer):
+        self.gazetteer = gazetteer
+        forms: set[str] = set()
+        for surface, division in gazetteer.names():
+            if len(surface) < 2:
+                continue
+            if surface != division.name and not self._short_form_usable(surface, division):
+                continue
+            forms.add(surface)
+        self.forms = frozenset(forms)
+        self.pattern = re.compile(trie_pattern(sorted(forms)))
+
+    @staticmethod
+    def _short_form_usable(short: str, division: Division) -> bool:
+        # Short forms of counties and towns collide with common words (和平, 长安, 江南): keep
+        # them only when jieba knows them as place names or hardly knows them at all.
+        if division.level in ("province", "city"):
+            return True
+        if division.level == "town":
+            return False
+        tag = _word_tags().get(short)
+        freq = jieba.dt.FREQ.get(short, 0)
+        return tag == "ns" or freq < 100
+
+
+@lru_cache(maxsize=1)
+def division_matcher() -> DivisionMatcher:
+    return DivisionMatcher(load_gazetteer())
+
+
+_CONTEXT_CITY = re.compile(r"我市|本市|全市")
+_CONTEXT_PROVINCE = re.compile(r"我省|本省|全省")
+
+
+@Language.component("czt_divisions", assigns=["doc.user_data"])
+def czt_divisions(doc: Doc) -> Doc:
+    matcher = division_matcher()
+    index = doc.user_data["czt.index"]
+    found = _candidates(doc)
+    for match in matcher.pattern.finditer(doc.text):
+        surface = match.group()
+        if not index.starts_token(match.start()) and not _after_name_boundary(doc.text, match):
+            continue
+        candidates = matcher.gazetteer.lookup(surface)
+        if not candidates:
+            continue
+        division = matcher.gazetteer.resolve(surface) or candidates[0]
+        if surface != division.name and division.level == "county" and not (
+            index.starts_token(match.start()) and index.ends_token(match.end())
+        ):
+            continue
+        found.append(
+            Candidate(
+                match.start(),
+                match.end(),
+                level_to_type(division.level),
+                "gazetteer-full" if surface == division.name else "gazetteer-short",
+                PRIORITY["division"],
+                code=division.code,
+            )
+        )
+    for match in re.finditer("我市|本市", doc.text):
+        found.append(Candidate(match.start(), match.end(), "City", "context-home-city", 1))
+    for match in re.finditer("我省|本省", doc.text):
+        found.append(Candidate(match.start(), match.end(), "Province", "context-home-province", 1))
+    return doc
+
+
+def _after_name_boundary(text: str, match: re.Match[str]) -> bool:
+    return match.start() == 0 or not re.match(rf"[{CJK}]", text[match.start() - 1])
+
+
+# ---------------------------------------------------------------------------------------------
+# czt_lists
+
+_UNIT_LIST = re.compile(r"[(（](?:责任单位|牵头单位|配合单位|参与单位|成员单位)[:：]([^()（）]*)[)）]")
+_MEMBER_LIST = re.compile(r"成员单位包括([^。]*?)(?:等[。,，]|。)")
+_ITEM_SPLIT = re.compile(r"[、，,;；]")
+
+
+def classify_unit(item: str) -> str | None:
+    """The type of a unit named in a responsibility list, from its form alone."""
+    gazetteer = load_gazetteer()
+    lexicon = load_lexicon()
+    if gazetteer.lookup(item):
+        return level_to_type(gazetteer.resolve(item).level)  # type: ignore[union-attr]
+    for type_name in ("Park", "Organization", "Agency"):
+        if any(item.endswith(head) for head in lexicon.suffixes[type_name]):
+            return type_name
+    if item[:1] in lexicon.level_prefixes and any(item.endswith(s) for s in lexicon.agency_short):
+        return "Agency"
+    return None
+
+
+def split_units(item: str) -> list[tuple[int, str]]:
+    """Split an item that glues two units without a separator (雨湖区湘潭经开区)."""
+    gazetteer = load_gazetteer()
+    for cut in range(2, len(item) - 1):
+        head, tail = item[:cut], item[cut:]
+        division = gazetteer.lookup(head)
+        if division and any(d.name == head for d in division) and classify_unit(tail):
+            return [(0, head), (cut, tail)]
+    return [(0, item)]
+
+
+@Language.component("czt_lists", assigns=["doc.user_data"])
+def czt_lists(doc: Doc) -> Doc:
+    found = _candidates(doc)
+    for pattern in (_UNIT_LIST, _MEMBER_LIST):
+        for match in pattern.finditer(doc.text):
+            body_start = match.start(1)
+            offset = 0
+            for raw in _ITEM_SPLIT.split(match.group(1)):
+                item_start = body_start + offset + (len(raw) - len(raw.lstrip()))
+                offset += len(raw) + 1
+                item = raw.strip()
+                if item.endswith("等"):
+                    item = item[:-1]
+                if len(item) < 2 or item.startswith("各"):
+                    continue
+                for rel, part in split_units(item):
+                    type_name = classify_unit(part)
+                    if type_name:
+                        start = item_start + rel
+                        found.append(
+                            Candidate(start, start + len(part), type_name, "unit-list", 5)
+                        )
+    return doc
+
+
+# ---------------------------------------------------------------------------------------------
+# czt_persons
+
+
+@lru_cache(maxsize=1)
+def _person_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    lexicon = load_lexicon()
+    titles = re.compile(trie_pattern(lexicon.titles))
+    roles = "|".join(map(re.escape, lexicon.byline_roles))
+    byline = re.compile(
+        rf"({roles})\s*[丨|:：]?\s*((?:[{CJK}]{{2,4}}(?:[ \u3000]+|$|(?=[\n,，)）])))+)", re.M
+    )
+    return titles, byline
+
+
+_AFTER_NAME = set("任来介说表在等要指强参率带出为是和与及到赴的了做同陪主讲就对向将已也均")
+
+
+def _name_after(text: str, start: int, lexicon: Lexicon) -> int | None:
+    """Length of a personal name starting at ``start`` (2–3 characters), or None.
+
+    Most names have three characters; a two-character name is followed by a verb or particle
+    (彭涛介绍, 刘妮来湘乡) or by punctuation.
+    """
+    window = text[start : start + 3]
+    if len(window) < 2 or not lexicon.is_surname_start(window):
+        return None
+    if not re.fullmatch(rf"[{CJK}]{{2}}", window[:2]) or window[1] in _AFTER_NAME:
+        return None
+    length = 3 if len(window) == 3 and re.match(rf"[{CJK}]", window[2]) and window[2] not in _AFTER_NAME else 2
+    name = text[start : start + length]
+    # A "name" that runs into a title or a post (任副组长, 任组长) is not a name.
+    if any(t.startswith(name[1:]) or name[1:].startswith(t[:2]) for t in lexicon.titles if len(t) >= 2):
+        return None
+    return length
+
+
+@Language.component("czt_persons", assigns=["doc.user_data"])
+def czt_persons(doc: Doc) -> Doc:
+    lexicon = load_lexicon()
+    titles, byline = _person_patterns()
+    text = doc.text
+    found = _candidates(doc)
+    for match in titles.finditer(text):
+        length = _name_after(text, match.end(), lexicon)
+        if length:
+            start = match.end()
+            found.append(
+                Candidate(
+                    start, start + length, "Person", "person-after-title", 4,
+                    meta={"title": match.group()},
+                )
+            )
+    for match in byline.finditer(text):
+        offset = match.start(2)
+        for raw in re.split(r"([ \u3000]+)", match.group(2)):
+            name = raw.strip()
+            if 2 <= len(name) <= 3 and lexicon.is_surname_start(name):
+                found.append(Candidate(offset, offset + len(name), "Person", "byline", 5))
+            offset += len(raw)
+        # The medium named before the role at the start of a byline line (红网时刻通讯员 …).
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        medium = text[line_start : match.start()].strip()
+        if 2 <= len(medium) <= 10 and re.fullmatch(rf"[{CJK}]+", medium):
+            found.append(Candidate(line_start, line_start + len(medium), "Organization", "byline-medium", 4))
+    for match in re.finditer(rf"来源\s*[丨|:：]\s*([{CJK}A-Za-z]{{2,12}})", text):
+        found.append(Candidate(match.start(1), match.end(1), "Organization", "source-line", 4))
+    return doc
+
+
+# ---------------------------------------------------------------------------------------------
+# czt_names
+
+_MAX_CHARS = {
+    "Agency": 24, "Park": 18, "Project": 24, "Agreement": 22, "Plan": 40, "Event": 36,
+    "Industry": 20, "Organization": 22, "Region": 14,
+}
+
+
+@lru_cache(maxsize=1)
+def _head_patterns() -> dict[str, re.Pattern[str]]:
+    lexicon = load_lexicon()
+    patterns = {t: re.compile(trie_pattern(heads)) for t, heads in lexicon.suffixes.items()}
+    patterns["Agency_short"] = re.compile(trie_pattern(lexicon.agency_short))
+    return patterns
+
+
+def _stem_is_generic(stem: str, lexicon: Lexicon) -> bool:
+    stem = stem.strip("“”《》()")
+    if len(stem) < 2 and stem not in lexicon.level_prefixes:
+        return True
+    return stem in lexicon.generic_stems or bool(re.fullmatch(r"[\d一二三四五六七八九十]+[项个家条批]?", stem))
+
+
+@Language.component("czt_names", assigns=["doc.user_data"])
+def czt_names(doc: Doc) -> Doc:
+    lexicon = load_lexicon()
+    index: TokenIndex = doc.user_data["czt.index"]
+    text = doc.text
+    found = _candidates(doc)
+    for type_name, pattern in _head_patterns().items():
+        real_type = "Agency" if type_name == "Agency_short" else type_name
+        for match in pattern.finditer(text):
+            head_start, head_end = match.span()
+            if not index.ends_token(head_end) and type_name != "Agency_short":
+                continue
+            if type_name == "Agency_short" and not index.ends_token(head_end):
+                continue
+            start = extend_left(doc, index, head_start, _MAX_CHARS[real_type])
+            stem = text[start:head_start]
+            head = match.group()
+            if type_name == "Agency_short":
+                if not _short_agency_ok(text, start, head_start, lexicon):
+                    continue
+            elif not stem and head in lexicon.generic_heads:
+                found.append(Candidate(start, head_end, real_type, "generic-head", 2))
+                continue
+            elif _stem_is_generic(stem, lexicon) and not (
+                real_type in ("Agency", "Event") and len(head) >= 4
+            ):
+                continue
+            found.append(Candidate(start, head_end, real_type, f"head:{head}", PRIORITY["name"]))
+    for match in re.finditer(r"《([^《》\n]{2,60})》", text):
+        title = match.group(1)
+        type_name = "Agreement" if re.search(r"(协议|备忘录)$", title) else "Plan"
+        end = match.end()
+        found.append(Candidate(match.start(1), match.end(1), type_name, "book-title", 4))
+        del end
+    return doc
+
+
+def _short_agency_ok(text: str, start: int, head_start: int, lexicon: Lexicon) -> bool:
+    """A single-character head (局/委/办…) needs a level prefix or a division name before it."""
+    name = text[start:head_start]
+    if len(name) < 1:
+        return False
+    if name[0] in lexicon.level_prefixes and len(name) >= 2:
+        return True
+    if name in lexicon.level_prefixes:  # 省委, 市委
+        return True
+    matcher = division_matcher()
+    prefix = matcher.pattern.match(name)
+    if prefix and prefix.group() == name:
+        return name[-1] in "省市县区州" and text[head_start] in "委政党"
+    return bool(prefix) and len(name) > len(prefix.group())
+
+
+# ---------------------------------------------------------------------------------------------
+# czt_select
+
+
+@Language.component("czt_select", assigns=["doc.spans", "doc.user_data"])
+def czt_select(doc: Doc) -> Doc:
+    candidates = _candidates(doc)
+    taken = [False] * (len(doc.text) + 1)
+    chosen: list[Candidate] = []
+    for cand in sorted(candidates, key=lambda c: (-c.length, -c.priority, c.start, c.type)):
+        if cand.length <= 0 or any(taken[cand.start : cand.end]):
+            continue
+        for offset in range(cand.start, cand.end):
+            taken[offset] = True
+        chosen.append(cand)
+    chosen.sort(key=lambda c: (c.start, c.end))
+    doc.user_data["czt.candidates"] = chosen
+    spans = []
+    for cand in chosen:
+        span = doc.char_span(cand.start, cand.end, label=cand.type, alignment_mode="expand")
+        if span is not None:
+            spans.append(span)
+    doc.spans["czt"] = spans
+    return doc
+
+
+@Language.component("czt_token_index", assigns=["doc.user_data"])
+def czt_token_index(doc: Doc) -> Doc:
+    doc.user_data["czt.index"] = TokenIndex(doc)
+    doc.user_data["czt.candidates"] = []
+    return doc
+
+
+PIPELINE = ("czt_token_index", "czt_divisions", "czt_lists", "czt_persons", "czt_names", "czt_select")
+
+
+@lru_cache(maxsize=1)
+def _prepare_jieba() -> None:
+    """Teach jieba the division names and head nouns, so names are not cut across their head."""
+    lexicon = load_lexicon()
+    gazetteer = load_gazetteer()
+    for form in division_matcher().forms:
+        if any(d.name == form or d.level in ("province", "city") for d in gazetteer.lookup(form)):
+            jieba.add_word(form, freq=2000, tag="ns")
+    for heads in lexicon.suffixes.values():
+        for head in heads:
+            if len(head) >= 2:
+                jieba.add_word(head, freq=2000)
+
+
+def build_pipeline() -> Language:
+    """A fresh pipeline: blank Chinese with the jieba segmenter and the czt components."""
+    _prepare_jieba()
+    nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
+    for name in PIPELINE:
+        nlp.add_pipe(name)
+    return nlp
+
+
+@lru_cache(maxsize=1)
+def shared_pipeline() -> Language:
+    """The pipeline built once per process (workers each build their own)."""
+    return build_pipeline()

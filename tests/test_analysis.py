@@ -1,0 +1,613 @@
+"""Collaboration analysis on a small hand-made graph of known structure, and on the seed corpus."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import subprocess
+import sys
+import textwrap
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from rdflib import RDF, Graph, URIRef
+
+from kg.analysis import (
+    ORGANISATION_TYPES,
+    AnalysisResult,
+    analyse,
+    collaboration_network,
+    collaboration_partners,
+    find_entity,
+    find_path,
+    suggestion_iri,
+    write_metrics,
+)
+from kg.cli_analysis import add_analysis_parsers
+from kg.errors import EntityNotFoundError, InputError
+from kg.model import Document, Entity, Evidence, KnowledgeGraphData, Relation, Sentence
+from kg.network import rdf_to_networkx
+from kg.ontology import CZT
+from kg.rdf import build_rdf, entity_iri, to_turtle
+from kg.report import render_report
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# --------------------------------------------------------------------------------------------
+# The hand-made graph. Two documents; every relation has evidence at known sentence offsets.
+
+NEWS_SENTENCES = (
+    "深化韶山高新区与雨花经开区的交流合作。",  # 0
+    "深化湘潭经开区与湘江新区的合作。",  # 1
+    "湘潭市与长沙市、株洲市开展合作。",  # 2
+    "湘潭市与株洲市签署战略合作协议。",  # 3
+    "株洲高新区、湘潭经开区和张三参加长株潭园区发展大会。",  # 4
+    "株洲市发改委参与融城干道项目。",  # 5
+    "湘潭市发改委参与融城干道项目。",  # 6
+    "湖南大学与湘江新区开展合作。",  # 7
+    "张三任湘潭市发改委主任。",  # 8
+)
+PLAN_SENTENCES = (
+    "1.产业协同。(责任单位:市发改委牵头,市工信局、湘潭经开区配合)",  # 0
+    "2.融城干道。(责任单位:市发改委、市工信局牵头)",  # 1
+    "雨花经开区位于雨花区,雨花区属长沙市。韶山高新区属韶山市,韶山市属湘潭市。",  # 2
+    "湘潭经开区、市发改委、市工信局属湘潭市;湘江新区位于长沙市;"
+    "株洲高新区、株洲市发改委属株洲市。",  # 3
+)
+
+
+def _document(doc_id: str, title: str, date: str, sentences: tuple[str, ...]) -> Document:
+    spans, offset = [], 0
+    for text in sentences:
+        spans.append(Sentence(offset, offset + len(text), text))
+        offset += len(text)
+    return Document(
+        id=doc_id,
+        path=f"corpus/{doc_id}.txt",
+        title=title,
+        text="".join(sentences),
+        sentences=tuple(spans),
+        date=date,
+    )
+
+
+NEWS = _document("news_01", "湘潭园区合作新闻", "2024-05-01", NEWS_SENTENCES)
+PLAN = _document("plan_02", "湘潭市区域共进行动工作方案", "2024-06-11", PLAN_SENTENCES)
+
+ENTITIES = {
+    "长沙市": "City",
+    "株洲市": "City",
+    "湘潭市": "City",
+    "雨花区": "County",
+    "韶山市": "County",
+    "雨花经开区": "Park",
+    "韶山高新区": "Park",
+    "湘潭经开区": "Park",
+    "湘江新区": "Park",
+    "株洲高新区": "Park",
+    "湘潭市发改委": "Agency",
+    "湘潭市工信局": "Agency",
+    "株洲市发改委": "Agency",
+    "产业协同": "Task",
+    "融城干道": "Task",
+    "战略合作协议": "Agreement",
+    "融城干道项目": "Project",
+    "长株潭园区发展大会": "Event",
+    "湖南大学": "Organization",
+    "张三": "Person",
+}
+ALIASES = {
+    "湘潭市发改委": ("市发改委",),
+    "湘潭市工信局": ("市工信局",),
+    "湘潭经开区": ("湘潭经济技术开发区",),
+}
+
+
+def _id(label: str) -> str:
+    return f"{ENTITIES[label]}/{label}"
+
+
+def _iri(label: str) -> str:
+    return str(entity_iri(_id(label)))
+
+
+def _evidence(doc: Document, index: int, rule: str = "test") -> Evidence:
+    sentence = doc.sentences[index]
+    return Evidence(doc.id, sentence.start, sentence.end, sentence.text, rule)
+
+
+def _rel(subject: str, predicate: str, obj: str, *evidence: Evidence, role: str = "") -> Relation:
+    qualifiers = (("role", role),) if role else ()
+    return Relation(_id(subject), predicate, _id(obj), tuple(evidence), qualifiers)
+
+
+RELATIONS = (
+    _rel("韶山高新区", "cooperatesWith", "雨花经开区", _evidence(NEWS, 0)),
+    _rel("湘潭经开区", "cooperatesWith", "湘江新区", _evidence(NEWS, 1)),
+    _rel("湘潭市", "cooperatesWith", "长沙市", _evidence(NEWS, 2)),
+    _rel("湘潭市", "cooperatesWith", "株洲市", _evidence(NEWS, 2)),
+    _rel("湘潭市", "partyTo", "战略合作协议", _evidence(NEWS, 3)),
+    _rel("株洲市", "partyTo", "战略合作协议", _evidence(NEWS, 3)),
+    _rel("株洲高新区", "participatesIn", "长株潭园区发展大会", _evidence(NEWS, 4)),
+    _rel("湘潭经开区", "participatesIn", "长株潭园区发展大会", _evidence(NEWS, 4)),
+    _rel("张三", "participatesIn", "长株潭园区发展大会", _evidence(NEWS, 4)),
+    _rel("株洲市发改委", "participatesIn", "融城干道项目", _evidence(NEWS, 5)),
+    _rel("湘潭市发改委", "participatesIn", "融城干道项目", _evidence(NEWS, 6)),
+    _rel("湖南大学", "cooperatesWith", "湘江新区", _evidence(NEWS, 7)),
+    _rel("张三", "leads", "湘潭市发改委", _evidence(NEWS, 8)),
+    _rel("湘潭市发改委", "responsibleFor", "产业协同", _evidence(PLAN, 0), role="牵头"),
+    _rel("湘潭市工信局", "responsibleFor", "产业协同", _evidence(PLAN, 0), role="配合"),
+    _rel("湘潭经开区", "responsibleFor", "产业协同", _evidence(PLAN, 0), role="配合"),
+    _rel("湘潭市发改委", "responsibleFor", "融城干道", _evidence(PLAN, 1), role="牵头"),
+    _rel("湘潭市工信局", "responsibleFor", "融城干道", _evidence(PLAN, 1), role="牵头"),
+    _rel("雨花经开区", "locatedIn", "雨花区", _evidence(PLAN, 2)),
+    _rel("雨花区", "partOf", "长沙市", _evidence(PLAN, 2)),
+    _rel("韶山高新区", "partOf", "韶山市", _evidence(PLAN, 2)),
+    _rel("韶山市", "partOf", "湘潭市", _evidence(PLAN, 2)),
+    _rel("湘潭经开区", "partOf", "湘潭市", _evidence(PLAN, 3)),
+    _rel("湘潭市发改委", "partOf", "湘潭市", _evidence(PLAN, 3)),
+    _rel("湘潭市工信局", "partOf", "湘潭市", _evidence(PLAN, 3)),
+    _rel("湘江新区", "locatedIn", "长沙市", _evidence(PLAN, 3)),
+    _rel("株洲高新区", "partOf", "株洲市", _evidence(PLAN, 3)),
+    _rel("株洲市发改委", "partOf", "株洲市", _evidence(PLAN, 3)),
+)
+
+
+def _data() -> KnowledgeGraphData:
+    entities = tuple(
+        Entity(
+            id=_id(label),
+            type=kind,
+            label=label,
+            alt_labels=ALIASES.get(label, ()),
+            mention_counts=((PLAN.id, 1),) if kind in ("Task", "Agency") else ((NEWS.id, 1),),
+        )
+        for label, kind in ENTITIES.items()
+    )
+    return KnowledgeGraphData(documents=(NEWS, PLAN), entities=entities, relations=RELATIONS)
+
+
+@pytest.fixture()
+def graph() -> Graph:
+    return build_rdf(_data())
+
+
+@pytest.fixture()
+def result(graph: Graph) -> AnalysisResult:
+    return analyse(graph)
+
+
+@pytest.fixture()
+def graph_file(tmp_path: Path, graph: Graph) -> Path:
+    path = tmp_path / "kg.ttl"
+    path.write_text(to_turtle(graph), encoding="utf-8")
+    return path
+
+
+def _edge(result: AnalysisResult, a: str, b: str) -> dict:
+    return result.collaboration.edges[_iri(a), _iri(b)]
+
+
+# --------------------------------------------------------------------------------------------
+# The collaboration network
+
+
+def test_collaboration_network_is_undirected_and_marked(result: AnalysisResult) -> None:
+    collab = result.collaboration
+    assert not collab.is_directed() and not collab.is_multigraph()
+    assert collab.graph["kind"] == "collaboration"
+    assert collab.nodes[_iri("湘潭经开区")]["label"] == "湘潭经开区"
+    assert collab.nodes[_iri("湘潭经开区")]["aliases"] == ["湘潭经济技术开发区"]
+    # Tasks, agreements, events and places are what links go through, not partners.
+    for label in ("产业协同", "战略合作协议", "长株潭园区发展大会", "雨花区", "融城干道项目"):
+        assert _iri(label) not in collab
+
+
+def test_explicit_cooperation(result: AnalysisResult) -> None:
+    edge = _edge(result, "韶山高新区", "雨花经开区")
+    assert edge["kinds"] == ["cooperation"]
+    assert edge["via"] == []
+    assert edge["weight"] == 1
+    assert [e.sentence for e in edge["evidence"]] == [NEWS_SENTENCES[0]]
+    assert edge["evidence"][0].doc_title == "湘潭园区合作新闻"
+
+
+def test_co_party_adds_to_cooperation(result: AnalysisResult) -> None:
+    edge = _edge(result, "湘潭市", "株洲市")
+    assert edge["kinds"] == ["co-party", "cooperation"]
+    assert edge["via"] == ["战略合作协议"]
+    # Two sentences: the cooperation one and the signing one (both parties read from it once).
+    assert edge["weight"] == 2
+    assert edge["evidence"][0].sentence == NEWS_SENTENCES[2]  # the explicit statement first
+
+
+def test_shared_responsibility_counts_distinct_sentences(result: AnalysisResult) -> None:
+    edge = _edge(result, "湘潭市发改委", "湘潭市工信局")
+    assert edge["kinds"] == ["shared-responsibility"]
+    assert edge["via"] == ["产业协同", "融城干道"]
+    assert edge["weight"] == 2
+    single = _edge(result, "湘潭市发改委", "湘潭经开区")
+    assert single["via"] == ["产业协同"] and single["weight"] == 1
+
+
+def test_co_participation_only_for_projects_and_events(result: AnalysisResult) -> None:
+    event = _edge(result, "株洲高新区", "湘潭经开区")
+    assert event["kinds"] == ["co-participation"] and event["via"] == ["长株潭园区发展大会"]
+    assert event["weight"] == 1
+    project = _edge(result, "株洲市发改委", "湘潭市发改委")
+    assert project["kinds"] == ["co-participation"]
+    assert project["weight"] == 2  # each party read from its own sentence
+
+
+def test_suggested_links_in_the_rdf_are_not_collaboration(graph: Graph) -> None:
+    result = analyse(graph)
+    write_metrics(graph, result)
+    again = collaboration_network(rdf_to_networkx(graph))
+    assert sorted(again.edges) == sorted(result.collaboration.edges)
+
+
+def test_partners_are_ranked_by_weight(result: AnalysisResult) -> None:
+    partners = collaboration_partners(result.collaboration, _iri("湘潭市发改委"))
+    assert [p.label for p in partners] == ["株洲市发改委", "湘潭市工信局", "湘潭经开区"]
+    assert [p.weight for p in partners] == [2, 2, 1]
+    assert partners[2].kinds == ("shared-responsibility",)
+    assert partners[2].evidence[0].doc_id == PLAN.id
+
+
+# --------------------------------------------------------------------------------------------
+# Metrics
+
+
+def test_pagerank_sums_to_one_and_covers_every_entity(result: AnalysisResult) -> None:
+    assert set(result.pagerank) == set(result.network)
+    assert math.isclose(sum(result.pagerank.values()), 1.0, abs_tol=1e-9)
+    assert max(result.pagerank, key=result.pagerank.get) == _iri("湘潭市")
+
+
+def test_degree_counts_distinct_neighbours_in_the_relation_graph(result: AnalysisResult) -> None:
+    # 湘潭市: 长沙市, 株洲市 (two relations, one neighbour), 战略合作协议, 韶山市 and three units.
+    assert result.degree[_iri("湘潭市")] == 7
+    assert result.degree[_iri("张三")] == 2
+
+
+def test_betweenness_on_the_collaboration_network(result: AnalysisResult) -> None:
+    assert set(result.betweenness) == set(result.collaboration)
+    assert result.betweenness[_iri("湘潭经开区")] > 0
+    assert result.betweenness[_iri("韶山高新区")] == 0
+
+
+def test_louvain_communities_are_deterministic(graph: Graph, result: AnalysisResult) -> None:
+    again = analyse(graph)
+    assert again.communities == result.communities
+    members = [m for c in result.communities for m in c.members]
+    assert sorted(members) == sorted(result.collaboration)  # a partition
+    for community in result.communities:
+        assert community.label == " · ".join(community.member_labels[:3])
+        ranks = [result.pagerank[m] for m in community.members]
+        assert ranks == sorted(ranks, reverse=True)
+    pair = {_iri("韶山高新区"), _iri("雨花经开区")}
+    assert any(set(c.members) == pair for c in result.communities)
+
+
+def test_results_do_not_depend_on_hash_seed(graph_file: Path, tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        f"""
+        from rdflib import Graph
+        from kg.analysis import analyse, write_metrics
+        from kg.rdf import to_turtle
+        graph = Graph().parse({str(graph_file)!r})
+        write_metrics(graph, analyse(graph))
+        print(to_turtle(graph))
+        """
+    )
+    outputs = []
+    for seed in ("0", "1", "12345"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_brokers_bridge_communities(result: AnalysisResult) -> None:
+    assert result.brokers, "the hand-made graph has bridges"
+    assert [b.rank for b in result.brokers] == list(range(1, len(result.brokers) + 1))
+    scores = [b.score for b in result.brokers]
+    assert scores == sorted(scores, reverse=True)
+    for broker in result.brokers:
+        assert broker.betweenness > 0 and len(broker.communities) >= 2
+        assert 0 < broker.participation < 1
+    assert _iri("韶山高新区") not in {b.node for b in result.brokers}
+
+
+def test_city_matrix(result: AnalysisResult) -> None:
+    matrix = result.city_matrix
+    assert set(matrix.labels) == {"长沙市", "株洲市", "湘潭市"}
+    # 湘潭–长沙: 韶山高新区–雨花经开区 (through two levels of partOf/locatedIn),
+    # 湘潭经开区–湘江新区, and the cities themselves.
+    assert matrix.count("湘潭市", "长沙市") == matrix.count("长沙市", "湘潭市") == 3
+    # 湘潭–株洲: the cities, 株洲高新区–湘潭经开区, 株洲市发改委–湘潭市发改委.
+    assert matrix.count("湘潭市", "株洲市") == 3
+    # Inside 湘潭: 发改委–工信局, 发改委–经开区, 工信局–经开区.
+    assert matrix.count("湘潭市", "湘潭市") == 3
+    assert matrix.count("长沙市", "株洲市") == 0
+    assert matrix.labels[0] == "湘潭市"  # most links first
+    direct = {(link.a_label, link.b_label): link for link in matrix.direct}
+    assert set(direct) == {("株洲市", "湘潭市"), ("湘潭市", "长沙市")} or set(direct) == {
+        tuple(sorted(("株洲市", "湘潭市"))),
+        tuple(sorted(("湘潭市", "长沙市"))),
+    }
+    zhuzhou = next(link for link in matrix.direct if "株洲市" in (link.a_label, link.b_label))
+    assert zhuzhou.kinds == ("co-party", "cooperation") and zhuzhou.weight == 2
+
+
+def test_responsibility_load_lead_and_support(result: AnalysisResult) -> None:
+    load = result.responsibility
+    ndrc, miit, zone = (load[_iri(n)] for n in ("湘潭市发改委", "湘潭市工信局", "湘潭经开区"))
+    assert (ndrc.total, ndrc.lead, ndrc.support) == (2, 2, 0)
+    assert (miit.total, miit.lead, miit.support) == (2, 1, 1)
+    assert (zone.total, zone.lead, zone.support, zone.unspecified) == (1, 0, 1, 0)
+    assert ndrc.targets == ("产业协同", "融城干道")
+    assert _iri("株洲市发改委") not in load
+
+
+# --------------------------------------------------------------------------------------------
+# Suggested links
+
+
+def test_suggestions_are_scored_explained_and_ordered(result: AnalysisResult) -> None:
+    suggestions = result.suggestions
+    assert suggestions
+    keys = [(-s.score, s.a_label, s.b_label) for s in suggestions]
+    assert keys == sorted(keys)
+    collab = result.collaboration
+    for s in suggestions:
+        assert not collab.has_edge(s.a, s.b)
+        assert s.score > 0 and s.shared
+        assert all(collab.has_edge(s.a, p) and collab.has_edge(s.b, p) for p in s.shared)
+        for node in (s.a, s.b):
+            assert collab.nodes[node]["type"] in ORGANISATION_TYPES
+    top = suggestions[0]
+    # 长沙市–株洲市 share 湘潭市 (degree 2): 1/ln 2, tied with 湖南大学–湘潭经开区 via 湘江新区.
+    assert math.isclose(top.score, round(1 / math.log(2), 6))
+    assert {(s.a_label, s.b_label) for s in suggestions[:2]} == {
+        ("湖南大学", "湘潭经开区"),
+        ("株洲市", "长沙市"),
+    }
+    by_pair = {frozenset((s.a_label, s.b_label)): s for s in suggestions}
+    assert by_pair[frozenset(("株洲市", "长沙市"))].shared_labels == ("湘潭市",)
+    assert "湘潭市" in by_pair[frozenset(("株洲市", "长沙市"))].reason
+    # 张三 is a Person: never suggested by default.
+    assert all(_iri("张三") not in (s.a, s.b) for s in suggestions)
+
+
+def test_suggestions_by_type_and_limit(graph: Graph) -> None:
+    parks = analyse(graph, suggestion_types=("Park",)).suggestions
+    assert [(s.a_label, s.b_label) for s in parks] == [("株洲高新区", "湘江新区")]
+    assert len(analyse(graph, suggestion_limit=2).suggestions) == 2
+    anyone = analyse(graph, suggestion_types=None, suggestion_limit=None).suggestions
+    assert any(_iri("张三") in (s.a, s.b) for s in anyone)
+
+
+def test_write_metrics_round_trip(graph: Graph, result: AnalysisResult) -> None:
+    write_metrics(graph, result)
+    network = rdf_to_networkx(graph)
+    node = network.nodes[_iri("湘潭市")]
+    assert node["pagerank"] == round(result.pagerank[_iri("湘潭市")], 6)
+    assert node["degree"] == 7
+    assert node["community"] == result.community_of[_iri("湘潭市")]
+    assert network.nodes[_iri("湘潭市发改委")]["responsibilityload"] == 2
+    # Rankable by SPARQL.
+    rows = list(
+        graph.query(
+            "SELECT ?e ?pr WHERE { ?e czt:pageRank ?pr } ORDER BY DESC(?pr) LIMIT 1",
+            initNs={"czt": CZT},
+        )
+    )
+    assert str(rows[0][0]) == _iri("湘潭市")
+    brokers = set(graph.subjects(CZT.isBroker, None))
+    assert brokers == {URIRef(b.node) for b in result.brokers}
+    communities = set(graph.subjects(RDF.type, CZT.Community))
+    assert len(communities) == len(result.communities)
+    labels = {
+        str(graph.value(c, URIRef("http://www.w3.org/2000/01/rdf-schema#label")))
+        for c in communities
+    }
+    assert labels == {c.label for c in result.communities}
+
+
+def test_written_suggestions_are_never_cooperation(graph: Graph, result: AnalysisResult) -> None:
+    write_metrics(graph, result)
+    for s in result.suggestions:
+        a, b = URIRef(s.a), URIRef(s.b)
+        assert (a, CZT.cooperatesWith, b) not in graph and (b, CZT.cooperatesWith, a) not in graph
+        assert (a, CZT.suggestedPartner, b) in graph
+        node = suggestion_iri(s.a, s.b)
+        assert node == suggestion_iri(s.b, s.a)
+        assert (node, RDF.type, CZT.SuggestedLink) in graph
+        assert set(graph.objects(node, CZT.suggestionOf)) == {a, b}
+        assert graph.value(node, CZT.score).toPython() == s.score
+        assert {str(p) for p in graph.objects(node, CZT.sharedPartner)} == set(s.shared)
+        assert "共同合作伙伴" in str(
+            graph.value(node, URIRef("http://www.w3.org/2000/01/rdf-schema#comment"))
+        )
+
+
+def test_write_metrics_is_idempotent_and_byte_stable(graph: Graph) -> None:
+    write_metrics(graph, analyse(graph))
+    first = to_turtle(graph)
+    write_metrics(graph, analyse(graph))  # analysing an analysed graph changes nothing
+    assert to_turtle(graph) == first
+    fresh = build_rdf(_data())
+    write_metrics(fresh, analyse(fresh))
+    assert to_turtle(fresh) == first
+
+
+def test_empty_graph() -> None:
+    graph = build_rdf(KnowledgeGraphData(documents=(), entities=(), relations=()))
+    result = analyse(graph)
+    assert result.pagerank == {} and result.communities == () and result.suggestions == ()
+    assert result.city_matrix.cities == ()
+    write_metrics(graph, result)
+    assert "Communities" in render_report(result)
+
+
+def test_analyse_does_not_touch_the_graph(graph: Graph) -> None:
+    before = len(graph)
+    analyse(graph)
+    assert len(graph) == before
+
+
+# --------------------------------------------------------------------------------------------
+# Names and paths
+
+
+def test_names_match_labels_and_aliases(result: AnalysisResult) -> None:
+    assert find_entity(result.network, "湘潭经开区") == _iri("湘潭经开区")
+    assert find_entity(result.network, "湘潭经济技术开发区") == _iri("湘潭经开区")
+    with pytest.raises(EntityNotFoundError) as caught:
+        find_entity(result.network, "湘潭经开")
+    assert "湘潭经开区" in caught.value.suggestions
+    assert len(caught.value.suggestions) <= 5
+
+
+def test_path_prefers_collaboration_and_falls_back(result: AnalysisResult) -> None:
+    direct = find_path(result.network, result.collaboration, _iri("韶山高新区"), _iri("雨花经开区"))
+    assert direct is not None and len(direct) == 1
+    assert direct[0].kinds == ("cooperation",)
+    assert direct[0].evidence[0].sentence == NEWS_SENTENCES[0]
+    # 韶山高新区's only partner is 雨花经开区: reaching 株洲高新区 needs partOf hops too.
+    path = find_path(result.network, result.collaboration, _iri("韶山高新区"), _iri("株洲高新区"))
+    assert path is not None
+    assert path[0].source == _iri("韶山高新区") and path[-1].target == _iri("株洲高新区")
+    assert all(a.target == b.source for a, b in pairwise(path))
+    assert any(hop.predicate == "partOf" for hop in path)
+    assert all(hop.evidence for hop in path)
+
+
+def test_no_path(graph: Graph) -> None:
+    data = _data()
+    lonely = Entity(id="Organization/孤岛", type="Organization", label="孤岛")
+    graph = build_rdf(KnowledgeGraphData(data.documents, (*data.entities, lonely), data.relations))
+    result = analyse(graph)
+    assert (
+        find_path(result.network, result.collaboration, _iri("湘潭市"), str(entity_iri(lonely.id)))
+        is None
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# CLI
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kg")
+    add_analysis_parsers(parser.add_subparsers(dest="command", required=True))
+    return parser
+
+
+def _run(*argv: str) -> int:
+    args = _parser().parse_args(list(argv))
+    return args.func(args)
+
+
+def test_cli_collab(graph_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run("collab", "市发改委", "--graph", str(graph_file)) == 0
+    out = capsys.readouterr().out
+    assert "湘潭市发改委" in out
+    lines = out.splitlines()
+    order = [
+        next(i for i, line in enumerate(lines) if name in line)
+        for name in ("株洲市发改委", "湘潭市工信局", "湘潭经开区")
+    ]
+    assert order == sorted(order)
+    assert "共同负责" in out and "湘潭市区域共进行动工作方案" in out and "2024-06-11" in out
+
+
+def test_cli_collab_limit(graph_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run("collab", "湘潭市发改委", "--graph", str(graph_file), "--limit", "1") == 0
+    out = capsys.readouterr().out
+    assert "株洲市发改委" in out and "湘潭经开区" not in out.split("\n", 2)[-1]
+
+
+def test_cli_collab_kind(graph_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run("collab", "湘潭经开区", "--graph", str(graph_file), "--kind", "cooperation") == 0
+    out = capsys.readouterr().out
+    assert "湘江新区" in out and "株洲高新区" not in out
+
+
+def test_cli_collab_on_a_task(graph_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run("collab", "产业协同", "--graph", str(graph_file)) == 0
+    out = capsys.readouterr().out
+    assert "湘潭市发改委、湘潭市工信局、湘潭经开区" in out  # who it links
+
+
+def test_cli_unknown_name(graph_file: Path) -> None:
+    with pytest.raises(EntityNotFoundError) as caught:
+        _run("collab", "湘潭经开", "--graph", str(graph_file))
+    assert "湘潭经开区" in str(caught.value)
+
+
+def test_cli_missing_graph(tmp_path: Path) -> None:
+    with pytest.raises(InputError):
+        _run("collab", "湘潭市", "--graph", str(tmp_path / "nothing.ttl"))
+
+
+def test_cli_path(graph_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run("path", "韶山高新区", "雨花经开区", "--graph", str(graph_file)) == 0
+    out = capsys.readouterr().out
+    assert "韶山高新区" in out and "雨花经开区" in out
+    assert NEWS_SENTENCES[0].rstrip("。") in out
+    assert "湘园区合作新闻" in out or "湘潭园区合作新闻" in out
+
+
+def test_cli_path_with_relations(graph_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run("path", "韶山高新区", "株洲高新区", "--graph", str(graph_file)) == 0
+    out = capsys.readouterr().out
+    assert "隶属" in out  # partOf, by its ontology label
+
+
+def test_cli_no_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = _data()
+    lonely = Entity(id="Organization/孤岛", type="Organization", label="孤岛")
+    graph = build_rdf(KnowledgeGraphData(data.documents, (*data.entities, lonely), data.relations))
+    path = tmp_path / "kg.ttl"
+    path.write_text(to_turtle(graph), encoding="utf-8")
+    assert _run("path", "湘潭市", "孤岛", "--graph", str(path)) == 1
+    captured = capsys.readouterr()
+    assert "孤岛" in captured.out + captured.err
+
+
+def test_cli_suggest(graph_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run("suggest", "--graph", str(graph_file), "--type", "Park") == 0
+    out = capsys.readouterr().out
+    assert "株洲高新区" in out and "湘江新区" in out and "湘潭经开区" in out
+    assert "张三" not in out
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+
+
+def test_report(result: AnalysisResult) -> None:
+    report = render_report(result)
+    assert report == render_report(result)
+    for heading in ("PageRank", "Communities", "Brokers", "City", "Responsibility", "Suggested"):
+        assert heading in report
+    assert "| 湘潭市 |" in report
+    assert "湘潭市发改委" in report and "牵头" in report
+    assert "湘潭市区域共进行动工作方案" in report
+
+
+def test_report_takes_document_objects(result: AnalysisResult) -> None:
+    report = render_report(result, (NEWS, PLAN))
+    assert report == render_report(result)
+    assert "plan_02" in report and "2024-05-01" in report
