@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import difflib
 import hashlib
+import math
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -318,13 +319,16 @@ def degree(graph: nx.Graph) -> dict[str, int]:
     return {node: len(found) for node, found in sorted(neighbours.items())}
 
 
-def betweenness(collab: nx.Graph) -> dict[str, float]:
-    """Normalised betweenness centrality, counting hops.
+def betweenness(collab: nx.Graph, *, k: int | None = None, seed: int = 42) -> dict[str, float]:
+    """Normalised betweenness centrality, counting hops (exact; ``k`` sampled sources if given).
 
     Edge weights are not used: they measure how strong a link is, not how far apart two units
     are, and betweenness reads weights as distances.
     """
-    return dict(sorted(nx.betweenness_centrality(collab, normalized=True).items()))
+    if k is not None and k >= collab.number_of_nodes():
+        k = None  # sampling every node is the exact computation
+    found = nx.betweenness_centrality(collab, k=k, normalized=True, seed=seed)
+    return dict(sorted(found.items()))
 
 
 def pagerank(network: nx.MultiDiGraph, *, alpha: float = 0.85) -> dict[str, float]:
@@ -557,15 +561,19 @@ def suggest_links(
     )
     order = {node: i for i, node in enumerate(eligible)}  # label order, to orient each pair
 
-    # Only pairs with a common neighbour can score above zero: enumerate those, not all pairs.
-    pairs: set[tuple[str, str]] = set()
-    for middle in collab:
+    # Adamic–Adar (as nx.adamic_adar_index): Σ 1/log(degree) over shared partners. Summed per
+    # shared partner, so only pairs with one are ever visited, in a fixed order.
+    scores: dict[tuple[str, str], float] = defaultdict(float)
+    for middle in sorted(collab):
         around = sorted((n for n in collab[middle] if n in order), key=order.__getitem__)
+        if len(around) < 2:
+            continue
+        share = 1.0 / math.log(collab.degree(middle))
         for a, b in combinations(around, 2):
             if not collab.has_edge(a, b):
-                pairs.add((a, b))
+                scores[(a, b)] += share
     scored = sorted(
-        ((round(score, DIGITS), a, b) for a, b, score in nx.adamic_adar_index(collab, pairs)),
+        ((round(score, DIGITS), a, b) for (a, b), score in scores.items()),
         key=lambda t: (-t[0], labels[t[1]], labels[t[2]], t[1], t[2]),
     )
     found = []
@@ -600,8 +608,19 @@ def entity_names(network: nx.MultiDiGraph) -> list[str]:
 
 
 def closest_names(network: nx.MultiDiGraph, name: str, n: int = 5) -> list[str]:
-    """The ``n`` labels or aliases most like ``name`` (difflib), best first."""
-    return difflib.get_close_matches(name, entity_names(network), n=n, cutoff=0.4)
+    """The ``n`` labels or aliases most like ``name`` (difflib), best first, one per entity."""
+    candidates = entity_names(network)
+    found: list[str] = []
+    seen: set[str] = set()
+    # Ask difflib for more than n: a label and its aliases often match together.
+    for match in difflib.get_close_matches(name, candidates, n=len(candidates), cutoff=0.4):
+        node = node_by_name(network, match)
+        if node not in seen:
+            seen.add(node)
+            found.append(match)
+        if len(found) == n:
+            break
+    return found
 
 
 def find_entity(network: nx.MultiDiGraph, name: str) -> str:
@@ -673,12 +692,17 @@ def analyse(
     seed: int = 42,
     suggestion_types: Iterable[str] | None = ORGANISATION_TYPES,
     suggestion_limit: int | None = 20,
+    betweenness_k: int | None = None,
 ) -> AnalysisResult:
-    """Every analysis of the knowledge graph (the RDF graph is not modified)."""
+    """Every analysis of the knowledge graph (the RDF graph is not modified).
+
+    ``seed`` drives Louvain (and betweenness sampling when ``betweenness_k`` is set, for very
+    large graphs; by default betweenness is exact).
+    """
     network = rdf_to_networkx(graph)
     collab = collaboration_network(network)
     ranks = pagerank(network)
-    between = betweenness(collab)
+    between = betweenness(collab, k=betweenness_k, seed=seed)
     found = communities(collab, ranks, seed=seed)
     return AnalysisResult(
         network=network,

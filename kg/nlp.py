@@ -155,6 +155,7 @@ class DivisionMatcher:
     """Finds administrative divisions by full name and unambiguous short form."""
 
     def __init__(self, gazetteer: Gazetteer):
+        jieba.initialize()  # FREQ is empty until jieba has loaded its dictionary
         self.gazetteer = gazetteer
         forms: set[str] = set()
         for surface, division in gazetteer.names():
@@ -421,6 +422,8 @@ def _short_agency_ok(text: str, start: int, head_start: int, lexicon: Lexicon) -
     if len(name) < 1:
         return False
     if name[0] in lexicon.level_prefixes and len(name) >= 2:
+        return True
+    if re.match(rf"^[{CJK}]{{2,4}}[两二三四五]市", name):  # 长株潭三市发改委: an enumeration's bodies
         return True
     if name in lexicon.level_prefixes:  # 省委, 市委
         return True

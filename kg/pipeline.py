@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import importlib.util
 import io
 import json
 import os
@@ -247,7 +248,7 @@ def _write_outputs(
         from kg.report import render_report
 
         write_atomic(out / "report.md", render_report(analysis, data.documents))
-    if options.maps:
+    if options.maps and importlib.util.find_spec("kg.visualize") is not None:
         from kg.network import rdf_to_networkx
         from kg.visualize import write_collaboration_map, write_graph_map
 

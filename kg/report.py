@@ -10,7 +10,7 @@ from kg.model import Document
 DocumentTable = Mapping[str, Mapping[str, str]]
 
 MEMBERS_SHOWN = 15
-SHARED_SHOWN = 5
+BRIDGED_SHOWN = 3
 
 
 def _cell(value: object) -> str:
@@ -59,9 +59,11 @@ def render_report(
     """
     documents = _document_table(result, documents)
     network, collab = result.network, result.collaboration
+    # Suggested links read back from an analysed graph are not relations.
+    relations = sum(1 for *_e, suggested in network.edges(data="suggested") if not suggested)
     lines = ["# 长株潭协作网络分析 — Collaboration analysis", ""]
     lines += [
-        f"{network.number_of_nodes()} entities, {network.number_of_edges()} relations, "
+        f"{network.number_of_nodes()} entities, {relations} relations, "
         f"{len(documents)} documents. The collaboration network links "
         f"{collab.number_of_nodes()} entities by {collab.number_of_edges()} links "
         "(cooperation, co-party of an agreement, shared responsibility for a task or project, "
@@ -137,7 +139,9 @@ def _broker_section(result: AnalysisResult, top: int) -> list[str]:
             result.network.nodes[b.node].get("type", ""),
             f"{b.score:.4f}",
             f"{b.betweenness:.4f}",
-            " / ".join(b.communities),
+            f"{len(b.communities)}: "
+            + " / ".join(b.communities[:BRIDGED_SHOWN])
+            + (" / …" if len(b.communities) > BRIDGED_SHOWN else ""),
         ]
         for b in result.brokers[:top]
     ]
@@ -226,7 +230,7 @@ def _suggestion_section(result: AnalysisResult) -> list[str]:
         "",
     ]
     rows = [
-        [i, s.a_label, s.b_label, f"{s.score:.3f}", _names(s.shared_labels, SHARED_SHOWN), s.reason]
+        [i, s.a_label, s.b_label, f"{s.score:.3f}", len(s.shared), s.reason]
         for i, s in enumerate(result.suggestions, 1)
     ]
     header = ["#", "Entity", "Entity", "Score", "Shared partners", "Reason"]

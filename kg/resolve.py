@@ -43,8 +43,14 @@ def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
     codes: dict[str, str] = {}
     mention_links: list[tuple[Mention, str]] = []
 
+    nested: list[Mention] = []
     for extraction in extractions:
         for mention in extraction.mentions:
+            if mention.rule.startswith("name-prefix"):
+                # A place inside a longer name (湘潭 in 湘潭高新区) is no mention of its own: it
+                # only links the name to an entity found elsewhere.
+                nested.append(mention)
+                continue
             names = mention.expands_to or (mention.canonical,)
             for name, target in zip(names, mention_targets(mention), strict=True):
                 labels.setdefault(target, (mention.type, name))
@@ -56,6 +62,10 @@ def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
                     codes[target] = mention.code
                 mention_links.append((mention, target))
 
+    for mention in nested:
+        target = entity_key(mention.type, mention.canonical)
+        if target in labels:
+            mention_links.append((mention, target))
     entities = []
     for target in sorted(labels):
         type_name, label = labels[target]

@@ -17,7 +17,7 @@ def seed_build(tmp_path_factory: pytest.TempPathFactory):
     from kg.pipeline import BuildOptions, build
 
     out = tmp_path_factory.mktemp("seed_outputs")
-    return build(BuildOptions(corpus=CORPUS, out=out, workers=1, use_cache=False))
+    return build(BuildOptions(corpus=CORPUS, out=out, workers=1, use_cache=False, maps=False))
 
 
 @pytest.fixture(scope="session")
