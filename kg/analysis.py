@@ -597,24 +597,22 @@ def suggest_links(
 # Names and paths
 
 
-def entity_names(network: nx.MultiDiGraph) -> list[str]:
-    """Every label and alias, sorted."""
-    names = set()
-    for _node, attrs in network.nodes(data=True):
-        names.add(str(attrs.get("label", "")))
-        names.update(attrs.get("aliases", ()))
-    names.discard("")
-    return sorted(names)
-
-
 def closest_names(network: nx.MultiDiGraph, name: str, n: int = 5) -> list[str]:
     """The ``n`` labels or aliases most like ``name`` (difflib), best first, one per entity."""
-    candidates = entity_names(network)
+    labels: dict[str, str] = {}
+    aliases: dict[str, str] = {}
+    for node, attrs in sorted(network.nodes(data=True)):
+        labels.setdefault(str(attrs.get("label", "")), node)
+        for alias in attrs.get("aliases", ()):
+            aliases.setdefault(alias, node)
+    owner = {**aliases, **labels}  # labels win over aliases, as in node_by_name
+    owner.pop("", None)
+    candidates = sorted(owner)
     found: list[str] = []
     seen: set[str] = set()
     # Ask difflib for more than n: a label and its aliases often match together.
     for match in difflib.get_close_matches(name, candidates, n=len(candidates), cutoff=0.4):
-        node = node_by_name(network, match)
+        node = owner[match]
         if node not in seen:
             seen.add(node)
             found.append(match)

@@ -332,6 +332,56 @@ def _name_prefixes(document: Document, mentions: list[Mention]) -> list[Mention]
     return out
 
 
+def _nested_in_agencies(document: Document, mentions: list[Mention]) -> list[Mention]:
+    """Divisions written in full inside an agency's name are mentions of them (萍乡市 in
+    萍乡市发改委, 安源区 in 萍乡市安源区政府), and the parent body of a sub-unit is one
+    (湖南省发改委 in 湖南省发改委地区处)."""
+    gazetteer = load_gazetteer()
+    matcher = division_matcher()
+    lexicon = load_lexicon()
+    out = []
+    for outer in mentions:
+        if outer.type != "Agency" or outer.expands_to:
+            continue
+        for match in matcher.pattern.finditer(outer.text):
+            division = gazetteer.resolve(match.group())
+            if division is not None and division.name == match.group() and len(match.group()) >= 3:
+                start = outer.start + match.start()
+                out.append(
+                    Mention(
+                        doc_id=document.id, start=start, end=start + len(match.group()),
+                        text=match.group(), type=level_to_type(division.level),
+                        rule="agency-division", canonical=division.name, code=division.code,
+                    )
+                )
+        if outer.text[-1:] in "处科室司" and len(outer.text) > 5:
+            inner = outer.text[:-1]
+            for cut in range(len(inner), 3, -1):
+                if inner[cut - 1] in "委局厅办部" and cut < len(inner):
+                    text = outer.text[:cut]
+                    canonical, _ = canonical_agency(text, DocumentContext(None, None))
+                    out.append(
+                        Mention(
+                            doc_id=document.id, start=outer.start, end=outer.start + cut,
+                            text=text, type="Agency", rule=f"name-parent:{outer.end}",
+                            canonical=canonical,
+                        )
+                    )
+                    break
+    del lexicon
+    return out
+
+
+def _outside_home_province(mention: Mention, context: DocumentContext, mentioned: set[str]) -> bool:
+    """A county's short form names it only near home: 云龙 in a Hunan plan is a road, not 云龙区."""
+    if mention.rule != "gazetteer-short" or mention.type != "County" or not mention.code:
+        return False
+    provinces = set(mentioned)
+    if context.home_province is not None:
+        provinces.add(context.home_province.code[:2])
+    return mention.code[:2] not in provinces
+
+
 def extract_mentions(document: Document, nlp: Language | None = None) -> list[Mention]:
     """Typed mentions of one document, with canonical names resolved in its context."""
     nlp = nlp or shared_pipeline()
@@ -343,6 +393,9 @@ def extract_mentions(document: Document, nlp: Language | None = None) -> list[Me
         candidates.append(title_plan)
     context = DocumentContext.infer(document, candidates)
     mentions = [m for c in candidates if (m := _to_mention(document, c, context))]
+    provinces = {m.code[:2] for m in mentions if m.code and m.rule == "gazetteer-full"}
+    mentions = [m for m in mentions if not _outside_home_province(m, context, provinces)]
+    mentions = [m for m in mentions if "丨" not in m.text]
     if title_plan:
         for i, mention in enumerate(mentions):
             if mention.rule == "generic-head" and mention.type == "Plan" and "本" in document.text[mention.start - 1 : mention.start]:
@@ -350,6 +403,7 @@ def extract_mentions(document: Document, nlp: Language | None = None) -> list[Me
     mentions = _regions_and_enumerations(document, mentions)
     mentions = _expand_group_agencies(mentions, context)
     mentions = _document_coreference(mentions)
+    mentions += _nested_in_agencies(document, mentions)
     mentions += _name_prefixes(document, mentions)
     mentions += task_mentions(document)
     mentions.sort(key=lambda m: (m.start, m.end, m.type))

@@ -36,7 +36,7 @@ jieba.setLogLevel(60)
 CJK = "\u4e00-\u9fff"
 _NAME_TOKEN = re.compile(rf"^[{CJK}A-Za-z0-9·\-+]+$")
 _STOP_TAGS = {"p", "c", "u", "uj", "ul", "uz", "ug", "uv", "ud", "d", "r", "y", "e", "o", "ad", "vd", "t", "i"}
-_ORDINAL = re.compile(r"^(?:第[一二三四五六七八九十百\d]+[届次期批]?|[一二三四五六七八九十]+届)$")
+_ORDINAL = re.compile(r"^(?:第[一二三四五六七八九十百\d]+[届次期批]?|[一二三四五六七八九十]+[届次])$")
 
 # Priorities break ties between spans of equal length: lists and bylines are the most explicit.
 PRIORITY = {"list": 5, "byline": 5, "person": 4, "source": 4, "name": 3, "division": 2, "alias": 1}
@@ -92,6 +92,10 @@ def _word_tags() -> dict[str, str]:
 def _is_name_piece(word: str, lexicon: Lexicon) -> bool:
     if not _NAME_TOKEN.match(word) or word in lexicon.left_stops:
         return False
+    if word[0].isdigit() and not _ORDINAL.match(word):
+        return False  # 13条, 2024年, 2次: counts and dates end a name on its left
+    if len(word) > 2 and any(word.endswith(stop) for stop in lexicon.left_stops if len(stop) >= 2):
+        return False  # 充分利用, 积极融入: a phrase ending in a verb
     tag = _word_tags().get(word)
     if tag is None:
         return True
@@ -132,7 +136,7 @@ def extend_left(doc: Doc, index: TokenIndex, head_start: int, max_chars: int) ->
         if not _is_name_piece(piece, lexicon):
             # A stop word glued to the name's first characters (e.g. 成立长株潭): try the
             # shorter tail of the token.
-            for cut in range(1, len(piece)):
+            for cut in range(1, len(piece) - 1):
                 tail = piece[cut:]
                 if piece[:cut] in lexicon.left_stops and _is_name_piece(tail, lexicon):
                     start -= len(tail)
@@ -161,7 +165,9 @@ class DivisionMatcher:
         for surface, division in gazetteer.names():
             if len(surface) < 2:
                 continue
-            if surface != division.name and not self._short_form_usable(surface, division):
+            if not self._short_form_usable(surface, division) and (
+                surface != division.name or len(surface) <= 2
+            ):
                 continue
             forms.add(surface)
         self.forms = frozenset(forms)
@@ -173,6 +179,8 @@ class DivisionMatcher:
         # them only when jieba knows them as place names or hardly knows them at all.
         if division.level in ("province", "city"):
             return True
+        if short == division.name:  # a full name that is also a common word (城区, 郊区, 矿区)
+            return jieba.dt.FREQ.get(short, 0) < 100 or _word_tags().get(short) == "ns"
         if division.level == "town":
             return False
         tag = _word_tags().get(short)
@@ -301,6 +309,7 @@ def _person_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
 
 
 _AFTER_NAME = set("任来介说表在等要指强参率带出为是和与及到赴的了做同陪主讲就对向将已也均")
+_NOT_IN_NAME = set("第副召组总成委书长省市县区级")
 
 
 def _name_after(text: str, start: int, lexicon: Lexicon) -> int | None:
@@ -312,7 +321,7 @@ def _name_after(text: str, start: int, lexicon: Lexicon) -> int | None:
     window = text[start : start + 3]
     if len(window) < 2 or not lexicon.is_surname_start(window):
         return None
-    if not re.fullmatch(rf"[{CJK}]{{2}}", window[:2]) or window[1] in _AFTER_NAME:
+    if not re.fullmatch(rf"[{CJK}]{{2}}", window[:2]) or window[1] in _AFTER_NAME | _NOT_IN_NAME:
         return None
     length = 3 if len(window) == 3 and re.match(rf"[{CJK}]", window[2]) and window[2] not in _AFTER_NAME else 2
     name = text[start : start + length]
@@ -342,7 +351,7 @@ def czt_persons(doc: Doc) -> Doc:
         offset = match.start(2)
         for raw in re.split(r"([ \u3000]+)", match.group(2)):
             name = raw.strip()
-            if 2 <= len(name) <= 3 and lexicon.is_surname_start(name):
+            if 2 <= len(name) <= 3 and name not in lexicon.titles and not name.endswith(("报道", "摄")):
                 found.append(Candidate(offset, offset + len(name), "Person", "byline", 5))
             offset += len(raw)
         # The medium named before the role at the start of a byline line (红网时刻通讯员 …).
@@ -350,6 +359,11 @@ def czt_persons(doc: Doc) -> Doc:
         medium = text[line_start : match.start()].strip()
         if 2 <= len(medium) <= 10 and re.fullmatch(rf"[{CJK}]+", medium):
             found.append(Candidate(line_start, line_start + len(medium), "Organization", "byline-medium", 4))
+    # A name written before an honorific title: 习近平总书记, 张三同志.
+    for match in re.finditer(rf"([{CJK}]{{2,3}})(?=总书记|同志|主席|总理)", text):
+        name = match.group(1)
+        if _word_tags().get(name) == "nr":
+            found.append(Candidate(match.start(), match.end(), "Person", "person-before-title", 4))
     for match in re.finditer(rf"来源\s*[丨|:：]\s*([{CJK}A-Za-z]{{2,12}})", text):
         found.append(Candidate(match.start(1), match.end(1), "Organization", "source-line", 4))
     return doc
@@ -372,9 +386,33 @@ def _head_patterns() -> dict[str, re.Pattern[str]]:
     return patterns
 
 
+_PROPER_TAGS = {"ns", "nr", "nrt", "nrfg", "nt", "nz", "j", "eng"}
+_NEEDS_PROPER_PART = {"Organization", "Project", "Park"}
+
+
+def _has_proper_part(doc: Doc, index: TokenIndex, start: int, end: int) -> bool:
+    """Whether a span names one thing: it holds a place or proper name, an unknown word, a code
+    or a quoted part — not only common words (农村学校, 新型基础设施, 跨国公司)."""
+    text = doc.text[start:end]
+    if re.search(r"[“”\"《》A-Za-z0-9]", text):
+        return True
+    tags = _word_tags()
+    first = index.token_at[start]
+    last = index.token_at[max(start, end - 1)]
+    for token in doc[first : last + 1]:
+        tag = tags.get(token.text)
+        if tag is None or tag in _PROPER_TAGS:
+            return True
+    return False
+
+
 def _stem_is_generic(stem: str, lexicon: Lexicon) -> bool:
     stem = stem.strip("“”《》()")
     if len(stem) < 2 and stem not in lexicon.level_prefixes:
+        return True
+    if stem.startswith(("国家级", "省级", "市级", "县级", "一批", "各类")):
+        return True
+    if re.search(r"\d+[项个条家批所座次]", stem) or re.search(r"(重大|重点|标志性|示范|相关)$", stem):
         return True
     return stem in lexicon.generic_stems or bool(re.fullmatch(r"[\d一二三四五六七八九十]+[项个家条批]?", stem))
 
@@ -405,6 +443,10 @@ def czt_names(doc: Doc) -> Doc:
             elif _stem_is_generic(stem, lexicon) and not (
                 real_type in ("Agency", "Event") and len(head) >= 4
             ):
+                continue
+            if real_type in _NEEDS_PROPER_PART and not _has_proper_part(doc, index, start, head_start):
+                continue
+            if real_type == "Plan" and len(stem) <= 4 and not _has_proper_part(doc, index, start, head_start):
                 continue
             found.append(Candidate(start, head_end, real_type, f"head:{head}", PRIORITY["name"]))
     for match in re.finditer(r"《([^《》\n]{2,60})》", text):

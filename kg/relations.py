@@ -58,7 +58,9 @@ def _home_mention(document: Document, mentions: list[Mention]) -> Mention | None
 
 def extract_relations(document: Document, mentions: list[Mention]) -> list[RelationCandidate]:
     relations: list[RelationCandidate] = []
-    text = document.text
+    all_mentions = mentions
+    # Places nested in a longer name (湘潭 in 湘潭经开区) only serve the containment rules.
+    mentions = [m for m in mentions if not m.rule.startswith("name-prefix")]
     home = _home_mention(document, mentions)
     for group in _sentence_mentions(document, mentions):
         relations += _people(document, group, mentions)
@@ -66,10 +68,9 @@ def extract_relations(document: Document, mentions: list[Mention]) -> list[Relat
         relations += _agreements(document, group)
         relations += _issued(document, group)
         relations += _participation(document, group, home)
-    relations += _name_containment(document, mentions)
+    relations += _name_containment(document, all_mentions)
     relations += _hierarchy(document, mentions)
     relations += _tasks(document, mentions, home)
-    del text
     return relations
 
 
@@ -262,6 +263,10 @@ def _name_containment(document: Document, mentions: list[Mention]) -> list[Relat
     天易经开区轨道交通配套产业园 partOf 天易经开区 (and the next item of the same list)."""
     out = []
     by_span = {(m.start, m.end): m for m in mentions}
+    for inner in (m for m in mentions if m.rule.startswith("name-parent")):
+        outer = by_span.get((inner.start, int(inner.rule.split(":")[1])))
+        if outer is not None:
+            out.append(_rel(document, outer, "partOf", inner, "sub-unit-name"))
     nested = [m for m in mentions if m.rule.startswith("name-prefix")]
     for inner in nested:
         outer = by_span.get((inner.start, int(inner.rule.split(":")[1])))
