@@ -303,6 +303,18 @@ def _name_prefixes(document: Document, mentions: list[Mention]) -> list[Mention]
         if outer.type == "Project" and "—" in outer.text:
             second = outer.text.index("—") + 1
             pieces.append((outer.start + second, outer.text[second:]))
+        if "(" in outer.text:  # 雨花经开区(韶山)智能制造产业园: the place in brackets
+            opening = outer.text.index("(") + 1
+            pieces.append((outer.start + opening, outer.text[opening:]))
+        stem = next((outer.text[:n] for n in (3, 2) if decompose_cities(outer.text[:n])), "")
+        if stem and not outer.text[len(stem) :].startswith(("市", "三市", "两市")):
+            out.append(
+                Mention(
+                    doc_id=document.id, start=outer.start, end=outer.start + len(stem),
+                    text=stem, type="Region", rule=f"name-prefix:{outer.end}",
+                    canonical=stem + "都市圈",
+                )
+            )
         for start, piece in pieces:
             match = matcher.pattern.match(piece)
             if match and len(match.group()) < len(piece):

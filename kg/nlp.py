@@ -287,10 +287,30 @@ def czt_lists(doc: Doc) -> Doc:
                     type_name = classify_unit(part)
                     if type_name:
                         start = item_start + rel
+                        division = load_gazetteer().resolve(part)
                         found.append(
-                            Candidate(start, start + len(part), type_name, "unit-list", 5)
+                            Candidate(
+                                start, start + len(part), type_name, "unit-list", 5,
+                                code=division.code if division else None,
+                            )
                         )
+    # "与A、B、C等公司/企业" names organisations even when their names carry no head noun.
+    for match in _COMPANY_LIST.finditer(doc.text):
+        body_start = match.start(1)
+        offset = 0
+        for raw in match.group(1).split("、"):
+            item = raw.strip()
+            start = body_start + offset
+            offset += len(raw) + 1
+            if 2 <= len(item) <= 20 and re.fullmatch(rf"[{CJK}A-Za-z0-9()·]+", item):
+                found.append(Candidate(start, start + len(item), "Organization", "company-list", 3))
     return doc
+
+
+_COMPANY_LIST = re.compile(
+    rf"(?:与|和|同|联系|对接)((?:[{CJK}A-Za-z0-9()·]{{2,20}}、)+[{CJK}A-Za-z0-9()·]{{2,20}})等"
+    rf"[{CJK}]{{0,6}}(?:公司|企业|集团|机构)"
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -397,11 +417,12 @@ def _has_proper_part(doc: Doc, index: TokenIndex, start: int, end: int) -> bool:
     if re.search(r"[“”\"《》A-Za-z0-9]", text):
         return True
     tags = _word_tags()
+    gazetteer = load_gazetteer()
     first = index.token_at[start]
     last = index.token_at[max(start, end - 1)]
     for token in doc[first : last + 1]:
         tag = tags.get(token.text)
-        if tag is None or tag in _PROPER_TAGS:
+        if tag is None or tag in _PROPER_TAGS or gazetteer.lookup(token.text):
             return True
     return False
 
@@ -445,10 +466,21 @@ def czt_names(doc: Doc) -> Doc:
             ):
                 continue
             if real_type in _NEEDS_PROPER_PART and not _has_proper_part(doc, index, start, head_start):
-                continue
+                # …X经开区A产业园、B产业园: the list's first item lends B its proper part.
+                follows = start > 0 and text[start - 1] == "、" and any(
+                    c.end == start - 1 and c.type == real_type and c.rule.startswith("head:")
+                    for c in found
+                )
+                if not follows:
+                    continue
             if real_type == "Plan" and len(stem) <= 4 and not _has_proper_part(doc, index, start, head_start):
                 continue
             found.append(Candidate(start, head_end, real_type, f"head:{head}", PRIORITY["name"]))
+    # A link road between two cities: 湘潭云龙东路—株洲新马南路, 昭云大道—株洲云峰大道.
+    for match in _ROAD_PAIR.finditer(text):
+        start = extend_left(doc, index, match.start(), 8) if match.start() else 0
+        start = max(start, match.start() - 8)
+        found.append(Candidate(match.start(), match.end(), "Project", "road-pair", 4))
     for match in re.finditer(r"《([^《》\n]{2,60})》", text):
         title = match.group(1)
         type_name = "Agreement" if re.search(r"(协议|备忘录)$", title) else "Plan"
@@ -456,6 +488,9 @@ def czt_names(doc: Doc) -> Doc:
         found.append(Candidate(match.start(1), match.end(1), type_name, "book-title", 4))
         del end
     return doc
+
+
+_ROAD_PAIR = re.compile(rf"[{CJK}]{{2,8}}?(?:路|大道|大街)—[{CJK}]{{2,8}}?(?:路|大道|大街)")
 
 
 def _short_agency_ok(text: str, start: int, head_start: int, lexicon: Lexicon) -> bool:

@@ -11,12 +11,13 @@ from kg.gazetteer import load_gazetteer
 from kg.lexicon import load_lexicon
 from kg.model import Document, Evidence, Mention, RelationCandidate
 
+_NESTED_RULES = ("name-prefix", "name-parent", "agency-division")
 ORG_TYPES = frozenset({"Agency", "Organization", "Park", "City", "County", "Province", "Region"})
 _HEAD_TITLES = ("书记", "市长", "省长", "县长", "区长", "主任", "局长", "组长", "院长", "董事长", "处长", "部长", "厅长", "主席", "会长", "校长", "总经理")
 _CO_WORDS = re.compile(r"合作|共建|对接|联手|携手|一起|协作|协同|联动|交流")
 _SIGN = re.compile(r"签署|签订|共同签署|签约")
 _ISSUE = re.compile(r"印发|发布|出台|编制|制定|批复|颁布|下发")
-_JOIN = re.compile(r"参加|参与|举办|承办")
+_JOIN = re.compile(r"参加|参与|举办|承办|实施|配合|落实|执行|利用|依托|推进|推动|加快|建设")
 _CN_NUM = "一二三四五六七八九十"
 
 
@@ -60,7 +61,7 @@ def extract_relations(document: Document, mentions: list[Mention]) -> list[Relat
     relations: list[RelationCandidate] = []
     all_mentions = mentions
     # Places nested in a longer name (湘潭 in 湘潭经开区) only serve the containment rules.
-    mentions = [m for m in mentions if not m.rule.startswith("name-prefix")]
+    mentions = [m for m in mentions if not m.rule.startswith(_NESTED_RULES)]
     home = _home_mention(document, mentions)
     for group in _sentence_mentions(document, mentions):
         relations += _people(document, group, mentions)
@@ -243,7 +244,9 @@ def _participation(document: Document, group: list[Mention], home: Mention | Non
         else:
             predicate = "participatesIn"
         subjects = [m for m in group if m.type in ORG_TYPES and m.end <= window_start + join[-1].start()]
-        subject = subjects[-1] if subjects else home
+        # Projects need their builder named in the sentence; plans and events a plan's own
+        # city may take part in (我市 as the implicit subject of a work plan).
+        subject = subjects[-1] if subjects else (home if target.type in ("Plan", "Event") else None)
         if subject is not None and subject is not target:
             out.append(_rel(document, subject, predicate, target, "X参加Y", offset=target.start))
     for target in (m for m in group if m.type == "Organization"):
@@ -267,15 +270,27 @@ def _name_containment(document: Document, mentions: list[Mention]) -> list[Relat
         outer = by_span.get((inner.start, int(inner.rule.split(":")[1])))
         if outer is not None:
             out.append(_rel(document, outer, "partOf", inner, "sub-unit-name"))
-    nested = [m for m in mentions if m.rule.startswith("name-prefix")]
-    for inner in nested:
-        outer = by_span.get((inner.start, int(inner.rule.split(":")[1])))
+    containers: dict[tuple[int, int], list[Mention]] = {}
+    for inner in (m for m in mentions if m.rule.startswith("name-prefix")):
+        key = (inner.start, int(inner.rule.split(":")[1]))
+        containers.setdefault(key, []).append(inner)
+    rank = {"Park": 0, "County": 1, "City": 2, "Region": 3}
+    for key, inners in sorted(containers.items()):
+        outer = by_span.get(key)
         if outer is None:
             continue
+        # A province-wide brand (湖南健康产业园) says nothing about where the park is.
+        inners = [m for m in inners if m.type != "Province"]
         if outer.type == "Park":
-            out.append(_rel(document, outer, "partOf", inner, "name-prefix"))
-        elif outer.type == "Project" and inner.type in ("City", "County", "Province", "Region", "Park"):
-            out.append(_rel(document, outer, "locatedIn", inner, "name-prefix"))
+            starting = [m for m in inners if m.start == outer.start]
+            for inner in sorted(starting, key=lambda m: rank.get(m.type, 9))[:1]:
+                out.append(_rel(document, outer, "partOf", inner, "name-prefix"))
+            for inner in inners:
+                if inner.start > outer.start and document.text[inner.start - 1] == "(":
+                    out.append(_rel(document, outer, "locatedIn", inner, "name-parenthesis"))
+        elif outer.type == "Project":
+            for inner in inners:
+                out.append(_rel(document, outer, "locatedIn", inner, "name-prefix"))
     # A list continuation: "X经开区A产业园、B产业园" → B partOf X经开区 as well.
     text = document.text
     parks = [m for m in mentions if m.type == "Park" and not m.rule.startswith("name-prefix")]
