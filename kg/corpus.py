@@ -128,7 +128,9 @@ def _title(lines: list[str], meta: dict[str, str]) -> str:
     lexicon = load_lexicon()
     body = [line for line in lines if not any(role in line[:12] for role in lexicon.byline_roles)]
     first = next((line for line in body if len(line) > 10), lines[0])
-    return re.split(r"[,，。;；!！?？]", first)[0][:40]
+    # No headline: the first sentence stands in (cut at 40 characters).
+    sentence = re.split(r"[。;；!！?？]", first)[0]
+    return sentence if len(sentence) <= 40 else sentence[:40] + "…"
 
 
 def _date(lines: list[str], meta: dict[str, str]) -> str | None:

@@ -159,6 +159,8 @@ def _to_mention(
     elif code:
         division = gazetteer.by_code(code)
         canonical = division.name if division else canonical
+    elif cand.rule == "generic-head":
+        pass  # resolved by document coreference below
     elif type_name == "Agency":
         canonical, how = canonical_agency(text, context)
         rule = f"{rule}|{how}"
@@ -261,10 +263,11 @@ def _document_coreference(mentions: list[Mention]) -> list[Mention]:
     """A bare generic head (行动计划, 专班, 联席会) names the document's one entity with that head."""
     out = []
     for mention in mentions:
-        if mention.rule != "generic-head":
+        if not mention.rule.startswith("generic-head"):
             out.append(mention)
             continue
-        head = mention.canonical
+        heads = [h for h in load_lexicon().generic_heads if mention.canonical.endswith(h)]
+        head = max(heads, key=len) if heads else mention.canonical
         targets = sorted(
             {
                 m.canonical

@@ -458,7 +458,10 @@ def czt_names(doc: Doc) -> Doc:
             if type_name == "Agency_short":
                 if not _short_agency_ok(text, start, head_start, lexicon):
                     continue
-            elif not stem and head in lexicon.generic_heads:
+            elif head in lexicon.generic_heads and (
+                not stem or stem.startswith(("省级", "市级", "县级", "本", "该"))
+            ):
+                # 行动计划, 省级工作专班, 本方案: the document's own one, found by coreference.
                 found.append(Candidate(start, head_end, real_type, "generic-head", 2))
                 continue
             elif _stem_is_generic(stem, lexicon) and not (
@@ -485,7 +488,8 @@ def czt_names(doc: Doc) -> Doc:
         title = match.group(1)
         type_name = "Agreement" if re.search(r"(协议|备忘录)$", title) else "Plan"
         end = match.end()
-        found.append(Candidate(match.start(1), match.end(1), type_name, "book-title", 4))
+        rule = "generic-head" if title in lexicon.generic_heads else "book-title"
+        found.append(Candidate(match.start(1), match.end(1), type_name, rule, 4))
         del end
     return doc
 

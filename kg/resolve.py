@@ -4,8 +4,10 @@ candidates → Relations between entities. Every merge is recorded (surface form
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 
 from kg.model import (
     SYMMETRIC_PREDICATES,
@@ -33,9 +35,46 @@ def mention_targets(mention: Mention) -> tuple[str, ...]:
     return (entity_key(mention.type, mention.canonical),)
 
 
+_YEARS = re.compile(r"\((\d{4})\s*[-—–~至]\s*(\d{4})年?\)")
+
+
+def _plan_key(name: str) -> tuple[str, str]:
+    """A plan's name without its year range, and the range (2021-2025) in one spelling."""
+    match = _YEARS.search(name)
+    years = f"{match.group(1)}-{match.group(2)}" if match else ""
+    return _YEARS.sub("", name), years
+
+
+def _is_subsequence(short: str, long: str) -> bool:
+    chars = iter(long)
+    return all(char in chars for char in short)
+
+
+def plan_variants(names: Iterable[str]) -> dict[str, str]:
+    """Spellings of one plan → its fullest spelling: (2021-2025) ↔ (2021-2025年), and a name with a
+    few characters left out (长株潭一体化五年行动计划 ↔ 长株潭一体化发展五年行动计划)."""
+    ordered = sorted(set(names), key=lambda n: (-len(n), n))
+    chosen: dict[str, str] = {}
+    for name in ordered:
+        base, years = _plan_key(name)
+        for full in ordered:
+            if full == name or chosen.get(full, full) != full:
+                continue
+            full_base, full_years = _plan_key(full)
+            if years != full_years or len(full) < len(name):
+                continue
+            if base == full_base or (
+                years and len(full_base) - len(base) <= 3 and _is_subsequence(base, full_base)
+            ):
+                chosen[name] = full
+                break
+    return chosen
+
+
 def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
     """Merge the per-document results into entities and relations (deterministic order)."""
     extractions = sorted(extractions, key=lambda e: e.document.id)
+    extractions = _merge_plan_spellings(extractions)
     labels: dict[str, tuple[str, str]] = {}  # id → (type, canonical)
     surfaces: dict[str, set[str]] = defaultdict(set)
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -128,6 +167,27 @@ def _resolve_relations(
         )
         for s, p, o in sorted(evidence)
     )
+
+
+def _merge_plan_spellings(extractions: list[DocumentExtraction]) -> list[DocumentExtraction]:
+    names = [m.canonical for e in extractions for m in e.mentions if m.type == "Plan"]
+    variants = plan_variants(names)
+    if not variants:
+        return extractions
+
+    def fix(mention: Mention) -> Mention:
+        if mention.type == "Plan" and mention.canonical in variants:
+            return replace(mention, canonical=variants[mention.canonical], rule=mention.rule + "|plan-spelling")
+        return mention
+
+    return [
+        replace(
+            e,
+            mentions=tuple(fix(m) for m in e.mentions),
+            relations=tuple(replace(r, subject=fix(r.subject), object=fix(r.object)) for r in e.relations),
+        )
+        for e in extractions
+    ]
 
 
 def documents_of(data: KnowledgeGraphData) -> dict[str, Document]:
