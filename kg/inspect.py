@@ -64,11 +64,39 @@ def describe_entity(name: str, graph_path: Path, mentions_path: Path) -> str:
         lines.append(f"  documents: {', '.join(docs)}")
         mentions = _mentions(mentions_path, str(node))
         if mentions:
-            lines.append(f"  mentions ({len(mentions)}), with the rule that read and resolved each:")
+            texts = _document_texts(graph)
+            lines.append(f"  mentions ({len(mentions)}), with the rules that read and resolved each:")
             for row in mentions:
-                lines.append(f"    {row['doc_id']} [{row['start']}:{row['end']}] {row['text']}  ({row['rule']})")
+                start, end = int(row["start"]), int(row["end"])
+                sentence = _sentence(texts.get(row["doc_id"], ""), start, end)
+                lines.append(f"    {row['doc_id']} [{start}:{end}] {row['text']}  ({row['rule']})")
+                if sentence:
+                    lines.append(f"      {sentence}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def _document_texts(graph: Graph) -> dict[str, str]:
+    from rdflib.namespace import DCTERMS
+
+    from kg.ontology import NIF
+
+    return {
+        str(graph.value(doc, DCTERMS.identifier)): str(graph.value(doc, NIF.isString) or "")
+        for doc in graph.subjects(RDF.type, CZT.Document)
+    }
+
+
+def _sentence(text: str, start: int, end: int) -> str:
+    """The sentence around a mention, the mention marked with 【】."""
+    from kg.clean import split_sentences
+
+    for sentence in split_sentences(text):
+        if sentence.start <= start < sentence.end:
+            s, e = start - sentence.start, end - sentence.start
+            marked = sentence.text[:s] + "【" + sentence.text[s:e] + "】" + sentence.text[e:]
+            return marked if len(marked) <= 120 else marked[max(0, s - 50) : e + 52]
+    return ""
 
 
 def _mentions(path: Path, iri: str) -> list[dict[str, str]]:
