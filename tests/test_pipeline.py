@@ -204,7 +204,7 @@ def test_cli_help_lists_commands_and_every_command_has_help() -> None:
 
     main = parser()
     sub = next(a for a in main._actions if a.__class__.__name__ == "_SubParsersAction")
-    for name in ("build", "entity", "eval", "query", "serve", "collab", "path", "suggest", "map"):
+    for name in ("build", "entity", "eval", "query", "serve", "collab", "path", "suggest"):
         assert name in sub.choices, name
     for action in sub._choices_actions:
         assert action.help, f"command {action.dest} has no help text"
