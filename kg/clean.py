@@ -21,18 +21,62 @@ _PINYIN_AFTER_HANZI = re.compile(
     rf"(?<=[{CJK}\u3400-\u4dbf])\((?=[a-z{_TONED}]*[{_TONED}])({_INITIAL}{_FINAL})\)", re.I
 )
 # Generic spam vocabulary of adult/video sites that SEO-poisoned pages prepend.
-_SPAM_WORDS = ("AV", "成人", "一区二区", "精品", "国产", "乱伦", "丝袜", "高清", "无码", "视频在线", "久久", "日本", "欧美", "亚洲")
+_SPAM_WORDS = (
+    "AV",
+    "成人",
+    "一区二区",
+    "精品",
+    "国产",
+    "乱伦",
+    "丝袜",
+    "高清",
+    "无码",
+    "视频在线",
+    "久久",
+    "日本",
+    "欧美",
+    "亚洲",
+)
 _NAV_WORDS = {
-    "首页", "滚动", "查看内容", "关键词:", "关键词", "最新新闻", "回顶部", "返回顶部", "全部留言",
-    "评论", "有用()", "分享", "打印", "关闭窗口", "上一篇", "下一篇", "责任编辑", "我要纠错",
-    "收藏", "字号", "大", "中", "小", "/", "-", "|", "【打印】", "【关闭】", "相关新闻", "扫一扫",
+    "首页",
+    "滚动",
+    "查看内容",
+    "关键词:",
+    "关键词",
+    "最新新闻",
+    "回顶部",
+    "返回顶部",
+    "全部留言",
+    "评论",
+    "有用()",
+    "分享",
+    "打印",
+    "关闭窗口",
+    "上一篇",
+    "下一篇",
+    "责任编辑",
+    "我要纠错",
+    "收藏",
+    "字号",
+    "大",
+    "中",
+    "小",
+    "/",
+    "-",
+    "|",
+    "【打印】",
+    "【关闭】",
+    "相关新闻",
+    "扫一扫",
 }
 _NAV_LINE = re.compile(r"^[-•·*\s]*(?:[\w:()]{1,6}[\s>|/»]+){1,6}[\w:()]{1,6}$")
 _FOOTER = re.compile(
     r"^(?:声明[:：]|版权所有|copyright|©|邮箱地址|联系邮箱|免责声明|本文来源|原标题|责任编辑|关键词[:：])",
     re.I,
 )
-_RECOMMEND_HEADING = re.compile(r"(推荐|相关阅读|相关新闻|热门|猜你喜欢|延伸阅读|更多资讯|精彩推荐|资讯)\s*$")
+_RECOMMEND_HEADING = re.compile(
+    r"(推荐|相关阅读|相关新闻|热门|猜你喜欢|延伸阅读|更多资讯|精彩推荐|资讯)\s*$"
+)
 _TEASER = re.compile(r"^.{4,60}\s-\s[^\s-]{2,12}$")
 
 
@@ -80,7 +124,9 @@ def is_navigation_line(line: str) -> bool:
     words = stripped.split()
     if len(words) >= 2 and all(w in _NAV_WORDS for w in words):
         return True
-    return bool(_NAV_LINE.match(stripped)) and all(w in _NAV_WORDS for w in re.split(r"[\s>|/»]+", stripped) if w)
+    return bool(_NAV_LINE.match(stripped)) and all(
+        w in _NAV_WORDS for w in re.split(r"[\s>|/»]+", stripped) if w
+    )
 
 
 def _keywords(text: str) -> set[str]:
@@ -137,7 +183,9 @@ def clean_lines(raw: str, title_hint: str = "") -> list[str]:
     for step in CHARACTER_STEPS:
         text = step(text)
     lines = [line.strip() for line in text.split("\n")]
-    lines = [line for line in lines if line and not is_spam_line(line) and not is_navigation_line(line)]
+    lines = [
+        line for line in lines if line and not is_spam_line(line) and not is_navigation_line(line)
+    ]
     lines = drop_summary_duplicate(lines)
     return lines
 

@@ -27,13 +27,37 @@ def _log(message: str) -> None:
 
 
 def add_build_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--corpus", type=Path, default=Path("corpus"), help="input folder (default: corpus/)")
-    parser.add_argument("--out", type=Path, default=Path("outputs"), help="output folder (default: outputs/)")
-    parser.add_argument("--workers", type=int, default=0, help="worker processes for the per-document stages (default: one per core)")
-    parser.add_argument("--no-cache", action="store_true", help="ignore and rebuild the per-document cache (outputs/.cache/)")
-    parser.add_argument("--executor", choices=["process", "dask"], default="process", help="where per-document stages run (default: a local process pool)")
-    parser.add_argument("--scheduler", default=None, help="dask scheduler address (with --executor dask; default: a LocalCluster)")
-    parser.add_argument("--store", default=None, help="also write the graph to this SPARQL Graph Store Protocol URL")
+    parser.add_argument(
+        "--corpus", type=Path, default=Path("corpus"), help="input folder (default: corpus/)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("outputs"), help="output folder (default: outputs/)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="worker processes for the per-document stages (default: one per core)",
+    )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="ignore and rebuild the per-document cache (outputs/.cache/)",
+    )
+    parser.add_argument(
+        "--executor",
+        choices=["process", "dask"],
+        default="process",
+        help="where per-document stages run (default: a local process pool)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        help="dask scheduler address (with --executor dask; default: a LocalCluster)",
+    )
+    parser.add_argument(
+        "--store", default=None, help="also write the graph to this SPARQL Graph Store Protocol URL"
+    )
     parser.add_argument("--no-maps", action="store_true", help="skip the HTML maps")
 
 
@@ -65,8 +89,10 @@ def run_entity(args: argparse.Namespace) -> int:
 def run_eval(args: argparse.Namespace) -> int:
     from kg.evaluate import evaluate_build
 
-    report = evaluate_build(gold_dir=args.gold, corpus=args.corpus, out=args.out, rebuild=args.rebuild)
-    print(report.render())
+    report = evaluate_build(
+        gold_dir=args.gold, corpus=args.corpus, out=args.out, rebuild=args.rebuild
+    )
+    print(report.render(details=args.details))
     return 0
 
 
@@ -84,17 +110,50 @@ def parser() -> argparse.ArgumentParser:
     add_build_arguments(build_parser)
     build_parser.set_defaults(func=run_build)
 
-    entity_parser = sub.add_parser("entity", help="show an entity: IRI, type, labels, documents, mentions, merges")
+    entity_parser = sub.add_parser(
+        "entity", help="show an entity: IRI, type, labels, documents, mentions, merges"
+    )
     entity_parser.add_argument("name", help="a name or alias, e.g. 湘潭市")
-    entity_parser.add_argument("--graph", type=Path, default=Path("outputs/kg.ttl"), help="graph file (default: outputs/kg.ttl)")
-    entity_parser.add_argument("--mentions", type=Path, default=Path("outputs/mentions.csv"), help="mentions file (default: outputs/mentions.csv)")
+    entity_parser.add_argument(
+        "--graph",
+        type=Path,
+        default=Path("outputs/kg.ttl"),
+        help="graph file (default: outputs/kg.ttl)",
+    )
+    entity_parser.add_argument(
+        "--mentions",
+        type=Path,
+        default=Path("outputs/mentions.csv"),
+        help="mentions file (default: outputs/mentions.csv)",
+    )
     entity_parser.set_defaults(func=run_entity)
 
-    eval_parser = sub.add_parser("eval", help="score extraction against gold annotations (P/R/F1 per type)")
-    eval_parser.add_argument("--gold", type=Path, required=True, help="folder of gold JSON files (see tests/data/gold/README.md)")
-    eval_parser.add_argument("--corpus", type=Path, default=Path("corpus"), help="corpus folder (default: corpus/)")
-    eval_parser.add_argument("--out", type=Path, default=None, help="build folder to load (default: build into a temporary folder)")
-    eval_parser.add_argument("--rebuild", action="store_true", help="rebuild even if --out holds a graph")
+    eval_parser = sub.add_parser(
+        "eval", help="score extraction against gold annotations (P/R/F1 per type)"
+    )
+    eval_parser.add_argument(
+        "--gold",
+        type=Path,
+        required=True,
+        help="folder of gold JSON files (see tests/data/gold/README.md)",
+    )
+    eval_parser.add_argument(
+        "--corpus", type=Path, default=Path("corpus"), help="corpus folder (default: corpus/)"
+    )
+    eval_parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="build folder to load (default: build into a temporary folder)",
+    )
+    eval_parser.add_argument(
+        "--rebuild", action="store_true", help="rebuild even if --out holds a graph"
+    )
+    eval_parser.add_argument(
+        "--details",
+        action="store_true",
+        help="also list false negatives, false positives and missed relations",
+    )
     eval_parser.set_defaults(func=run_eval)
 
     for module, adder in (

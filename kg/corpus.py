@@ -23,14 +23,20 @@ from kg.model import Document, SkippedFile
 SUPPORTED = (".txt", ".md", ".html", ".htm")
 _DATE = re.compile(r"(20\d{2}|19\d{2})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})")
 _SOURCE = re.compile(r"(?:来源|來源|稿源|出处)\s*[丨|:：]\s*([^\s】\]|]{2,20})")
-_METADATA_LINE = re.compile(r"^(?:\d{4}[-年/.]\d{1,2}|发布时间|来源|【来源|来源丨|编辑|审核|作者|摘要)")
+_METADATA_LINE = re.compile(
+    r"^(?:\d{4}[-年/.]\d{1,2}|发布时间|来源|【来源|来源丨|编辑|审核|作者|摘要)"
+)
 
 
 def decode_bytes(raw: bytes, path: Path) -> tuple[str, str]:
     """Text and encoding name of a file's bytes: BOMs, strict UTF-8, then detection."""
     if not raw.strip():
         raise InputError(f"{path}: empty file")
-    for bom, encoding in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+    for bom, encoding in (
+        (b"\xef\xbb\xbf", "utf-8-sig"),
+        (b"\xff\xfe", "utf-16"),
+        (b"\xfe\xff", "utf-16"),
+    ):
         if raw.startswith(bom):
             return raw.decode(encoding), encoding
     if _looks_utf16(raw):
@@ -56,7 +62,9 @@ def decode_bytes(raw: bytes, path: Path) -> tuple[str, str]:
 
 def _looks_utf16(raw: bytes) -> bool:
     sample = raw[:400]
-    return len(sample) >= 4 and (sample[1::2].count(0) > len(sample) / 4 or sample[0::2].count(0) > len(sample) / 4)
+    return len(sample) >= 4 and (
+        sample[1::2].count(0) > len(sample) / 4 or sample[0::2].count(0) > len(sample) / 4
+    )
 
 
 def _try_decode(raw: bytes, encoding: str) -> str | None:
@@ -84,10 +92,20 @@ def _html_text(raw_text: str) -> tuple[str, dict[str, str]]:
     import trafilatura
 
     meta: dict[str, str] = {}
-    extracted = trafilatura.extract(raw_text, include_comments=False, include_tables=True, with_metadata=False)
+    extracted = trafilatura.extract(
+        raw_text, include_comments=False, include_tables=True, with_metadata=False
+    )
     metadata = trafilatura.extract_metadata(raw_text)
     if metadata is not None:
-        meta = {k: v for k, v in (("title", metadata.title), ("date", metadata.date), ("publisher", metadata.sitename)) if v}
+        meta = {
+            k: v
+            for k, v in (
+                ("title", metadata.title),
+                ("date", metadata.date),
+                ("publisher", metadata.sitename),
+            )
+            if v
+        }
     if not extracted:
         from lxml import html as lxml_html
 
@@ -165,9 +183,15 @@ def _authors(lines: list[str]) -> tuple[str, ...]:
     roles = "|".join(sorted(lexicon.byline_roles, key=len, reverse=True))
     names: list[str] = []
     for line in lines[:10]:
-        for match in re.finditer(rf"(?:{roles})\s*[丨|:]?\s*((?:[\u4e00-\u9fff]{{2,3}}(?:\s+|$))+)", line):
+        for match in re.finditer(
+            rf"(?:{roles})\s*[丨|:]?\s*((?:[\u4e00-\u9fff]{{2,3}}(?:\s+|$))+)", line
+        ):
             for name in match.group(1).split():
-                if lexicon.is_surname_start(name) and name not in names and not name.endswith("报道"):
+                if (
+                    lexicon.is_surname_start(name)
+                    and name not in names
+                    and not name.endswith("报道")
+                ):
                     names.append(name)
     return tuple(names)
 
@@ -200,7 +224,9 @@ def read_document(path: Path) -> Document:
     lines = [line for line in lines if not re.fullmatch(r"[\d\s:年月日.\-/国际内]+", line)]
     cleaned = collapse_whitespace("\n".join(lines))
     if sum("\u4e00" <= c <= "\u9fff" for c in cleaned) < 10:
-        raise InputError(f"{path}: no usable text (fewer than 10 Chinese characters after cleaning)")
+        raise InputError(
+            f"{path}: no usable text (fewer than 10 Chinese characters after cleaning)"
+        )
     return Document(
         id=path.stem,
         path=str(path),

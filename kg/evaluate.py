@@ -80,12 +80,20 @@ class EvaluationReport:
         lines += [row(t, self.entities[t]) for t in ENTITY_TYPES if t in self.entities]
         lines.append(row("core (micro)", self.micro(CORE_TYPES)))
         lines.append(row("all (micro)", self.micro()))
-        lines.append(f"split gold entities: {len(self.splits)}" + (f" ({', '.join(self.splits)})" if self.splits else ""))
+        lines.append(
+            f"split gold entities: {len(self.splits)}"
+            + (f" ({', '.join(self.splits)})" if self.splits else "")
+        )
         lines += ["", "Relations", header]
         lines += [row(p, self.relations[p]) for p in RELATION_PREDICATES if p in self.relations]
         lines.append(row("all (micro)", self.relations_micro()))
         if self.tasks.tp + self.tasks.fn:
-            lines += ["", "Work-plan tasks: (unit, task) pairs", header, row("responsibleFor", self.tasks)]
+            lines += [
+                "",
+                "Work-plan tasks: (unit, task) pairs",
+                header,
+                row("responsibleFor", self.tasks),
+            ]
         if details:
             lines += ["", "False negatives (entities):", *self.false_negatives]
             lines += ["", "False positives (entities):", *self.false_positives]
@@ -104,16 +112,24 @@ class GraphView:
 
 
 def read_graph(graph: Graph) -> GraphView:
-    doc_ids = {d: str(graph.value(d, DCTERMS.identifier)) for d in graph.subjects(RDF.type, CZT.Document)}
+    doc_ids = {
+        d: str(graph.value(d, DCTERMS.identifier)) for d in graph.subjects(RDF.type, CZT.Document)
+    }
     labels: dict[URIRef, frozenset[str]] = {}
     types: dict[URIRef, str] = {}
     docs_of: dict[URIRef, frozenset[str]] = {}
     for type_name in ENTITY_TYPES:
         for node in graph.subjects(RDF.type, term(type_name)):
-            names = {str(o) for p in (RDFS.label, SKOS.prefLabel, SKOS.altLabel) for o in graph.objects(node, p)}
+            names = {
+                str(o)
+                for p in (RDFS.label, SKOS.prefLabel, SKOS.altLabel)
+                for o in graph.objects(node, p)
+            }
             labels[node] = frozenset(names)
             types[node] = type_name
-            docs_of[node] = frozenset(doc_ids.get(d, "") for d in graph.objects(node, CZT.mentionedIn))
+            docs_of[node] = frozenset(
+                doc_ids.get(d, "") for d in graph.objects(node, CZT.mentionedIn)
+            )
     relations = []
     for statement in graph.subjects(RDF.type, RDF.Statement):
         predicate = graph.value(statement, RDF.predicate)
@@ -124,7 +140,15 @@ def read_graph(graph: Graph) -> GraphView:
         for ev in graph.objects(statement, CZT.evidence):
             docs.add(doc_ids.get(graph.value(ev, NIF.referenceContext), ""))
             rules.add(str(graph.value(ev, CZT.rule)))
-        relations.append((graph.value(statement, RDF.subject), name, graph.value(statement, RDF.object), frozenset(docs), "|".join(sorted(rules))))
+        relations.append(
+            (
+                graph.value(statement, RDF.subject),
+                name,
+                graph.value(statement, RDF.object),
+                frozenset(docs),
+                "|".join(sorted(rules)),
+            )
+        )
     return GraphView(labels, types, docs_of, relations)
 
 
@@ -180,8 +204,16 @@ def _names(gold_names: dict[str, set[str]], name: str) -> set[str]:
     return gold_names.get(name, {name})
 
 
-def _score_relations(view: GraphView, gold: dict, doc: str, gold_names: dict[str, set[str]], report: EvaluationReport) -> None:
-    graph_rels = [r for r in view.relations if doc in r[3] and r[1] != "responsibleFor" or (doc in r[3] and view.types.get(r[2]) != "Task" and r[1] == "responsibleFor")]
+def _score_relations(
+    view: GraphView, gold: dict, doc: str, gold_names: dict[str, set[str]], report: EvaluationReport
+) -> None:
+    graph_rels = [
+        r
+        for r in view.relations
+        if doc in r[3]
+        and r[1] != "responsibleFor"
+        or (doc in r[3] and view.types.get(r[2]) != "Task" and r[1] == "responsibleFor")
+    ]
     used: set[int] = set()
 
     def matches(rel: tuple, item: dict) -> bool:
@@ -189,10 +221,16 @@ def _score_relations(view: GraphView, gold: dict, doc: str, gold_names: dict[str
         if p != item["predicate"]:
             return False
         subj, obj = _names(gold_names, item["subject"]), _names(gold_names, item["object"])
-        straight = bool(view.labels.get(s, frozenset()) & subj) and bool(view.labels.get(o, frozenset()) & obj)
+        straight = bool(view.labels.get(s, frozenset()) & subj) and bool(
+            view.labels.get(o, frozenset()) & obj
+        )
         if straight:
             return True
-        return p == "cooperatesWith" and bool(view.labels.get(o, frozenset()) & subj) and bool(view.labels.get(s, frozenset()) & obj)
+        return (
+            p == "cooperatesWith"
+            and bool(view.labels.get(o, frozenset()) & subj)
+            and bool(view.labels.get(s, frozenset()) & obj)
+        )
 
     for item in gold["relations"]:
         hits = [i for i, rel in enumerate(graph_rels) if matches(rel, item)]
@@ -204,7 +242,9 @@ def _score_relations(view: GraphView, gold: dict, doc: str, gold_names: dict[str
             score.tp += 1
         else:
             score.fn += 1
-            report.relation_misses.append(f"  {doc} miss {item['subject']} {item['predicate']} {item['object']}")
+            report.relation_misses.append(
+                f"  {doc} miss {item['subject']} {item['predicate']} {item['object']}"
+            )
     for i, rel in enumerate(graph_rels):
         if i not in used:
             report.relations[rel[1]].fp += 1
@@ -217,9 +257,17 @@ def _score_tasks(view: GraphView, gold: dict, doc: str, report: EvaluationReport
     tasks = gold.get("tasks") or []
     if not tasks:
         return
-    pairs = [(s, o, rule) for s, p, o, docs, rule in view.relations if p == "responsibleFor" and doc in docs and view.types.get(o) == "Task"]
+    pairs = [
+        (s, o, rule)
+        for s, p, o, docs, rule in view.relations
+        if p == "responsibleFor" and doc in docs and view.types.get(o) == "Task"
+    ]
     for task in tasks:
-        task_nodes = {o for _, o, _ in pairs if any(label.startswith(task["id"] + " ") for label in view.labels[o])}
+        task_nodes = {
+            o
+            for _, o, _ in pairs
+            if any(label.startswith(task["id"] + " ") for label in view.labels[o])
+        }
         units = [(s, rule) for s, o, rule in pairs if o in task_nodes]
         found = set()
         for name in task["responsible"]:
@@ -233,10 +281,14 @@ def _score_tasks(view: GraphView, gold: dict, doc: str, report: EvaluationReport
         for s, rule in units:
             if s not in found and not (task.get("responsible_generic") and "各县市区" in rule):
                 report.tasks.fp += 1
-                report.relation_misses.append(f"  {doc} task {task['id']} extra {sorted(view.labels[s])[0]}")
+                report.relation_misses.append(
+                    f"  {doc} task {task['id']} extra {sorted(view.labels[s])[0]}"
+                )
 
 
-def evaluate_build(gold_dir: Path, corpus: Path, out: Path | None = None, rebuild: bool = False) -> EvaluationReport:
+def evaluate_build(
+    gold_dir: Path, corpus: Path, out: Path | None = None, rebuild: bool = False
+) -> EvaluationReport:
     """Build the corpus (or load ``out/kg.ttl``) and score it against ``gold_dir``."""
     if not Path(gold_dir).is_dir():
         raise InputError(f"{gold_dir}: gold folder not found")

@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+import jieba
 from spacy.language import Language
 
 from kg.gazetteer import Division, level_to_type, load_gazetteer
@@ -102,6 +103,8 @@ def canonical_agency(surface: str, context: DocumentContext) -> tuple[str, str]:
             if rest == short or (rest.endswith(short) and rest[: -len(short)] in ("委", "")):
                 rest = rest[: -len(short)] + lexicon.department_abbreviations[short]
                 break
+    if re.search(r"驻.+办$", rest):
+        rest += "事处"  # 驻深圳办 is the usual short form of 驻深圳办事处
     if place is None:
         return name, rule
     base = place.name
@@ -138,9 +141,7 @@ def decompose_cities(stem: str) -> tuple[Division, ...]:
     return ()
 
 
-def _to_mention(
-    document: Document, cand: Candidate, context: DocumentContext
-) -> Mention | None:
+def _to_mention(document: Document, cand: Candidate, context: DocumentContext) -> Mention | None:
     gazetteer = load_gazetteer()
     text = document.text[cand.start : cand.end]
     canonical = normalise_name(text)
@@ -194,7 +195,9 @@ def _regions_and_enumerations(document: Document, mentions: list[Mention]) -> li
                 stem = mention.canonical[: -len(head)]
                 if mention.canonical.endswith(head) and (cities := decompose_cities(stem)):
                     stems[stem] = cities
-                    mention = _replace(mention, canonical=stem + "都市圈", rule=mention.rule + "|multi-city-region")
+                    mention = _replace(
+                        mention, canonical=stem + "都市圈", rule=mention.rule + "|multi-city-region"
+                    )
                     break
         out.append(mention)
     for stem in sorted(set(_candidate_stems(text)) | set(stems)):
@@ -208,16 +211,25 @@ def _regions_and_enumerations(document: Document, mentions: list[Mention]) -> li
             if multiple and _MULTIPLES[multiple] == len(cities) and match.group(2):
                 out.append(
                     Mention(
-                        doc_id=document.id, start=match.start(), end=match.end(),
-                        text=match.group(), type="City", rule="enumeration",
-                        canonical=match.group(), expands_to=tuple(c.name for c in cities),
+                        doc_id=document.id,
+                        start=match.start(),
+                        end=match.end(),
+                        text=match.group(),
+                        type="City",
+                        rule="enumeration",
+                        canonical=match.group(),
+                        expands_to=tuple(c.name for c in cities),
                     )
                 )
             elif not multiple and not match.group(2):
                 out.append(
                     Mention(
-                        doc_id=document.id, start=match.start(), end=match.start() + len(stem),
-                        text=stem, type="Region", rule="multi-city-abbreviation",
+                        doc_id=document.id,
+                        start=match.start(),
+                        end=match.start() + len(stem),
+                        text=stem,
+                        type="Region",
+                        rule="multi-city-abbreviation",
                         canonical=stem + "都市圈",
                     )
                 )
@@ -228,7 +240,10 @@ def _regions_and_enumerations(document: Document, mentions: list[Mention]) -> li
 
 def _candidate_stems(text: str) -> list[str]:
     # Abbreviations are usually followed by a number of cities or a region word.
-    return [m.group(1) for m in re.finditer(r"([\u4e00-\u9fff]{2,4}?)(?:[两二三四五]市|都市圈|一体化)", text)]
+    return [
+        m.group(1)
+        for m in re.finditer(r"([\u4e00-\u9fff]{2,4}?)(?:[两二三四五]市|都市圈|一体化)", text)
+    ]
 
 
 def _replace(mention: Mention, **changes: object) -> Mention:
@@ -253,7 +268,9 @@ def _expand_group_agencies(mentions: list[Mention], context: DocumentContext) ->
                 for city in cities:
                     full, _ = canonical_agency(city.name + rest, context)
                     names.append(full)
-                out.append(_replace(mention, expands_to=tuple(names), rule=mention.rule + "|enumeration"))
+                out.append(
+                    _replace(mention, expands_to=tuple(names), rule=mention.rule + "|enumeration")
+                )
                 continue
         out.append(mention)
     return out
@@ -272,12 +289,16 @@ def _document_coreference(mentions: list[Mention]) -> list[Mention]:
             {
                 m.canonical
                 for m in mentions
-                if m.type == mention.type and m.rule != "generic-head" and m.canonical != head
+                if m.type == mention.type
+                and m.rule != "generic-head"
+                and m.canonical != head
                 and (head in m.canonical or m.canonical.endswith(head[:2]))
             }
         )
         if len(targets) == 1:
-            out.append(_replace(mention, canonical=targets[0], rule="generic-head|document-coreference"))
+            out.append(
+                _replace(mention, canonical=targets[0], rule="generic-head|document-coreference")
+            )
     return out
 
 
@@ -313,8 +334,12 @@ def _name_prefixes(document: Document, mentions: list[Mention]) -> list[Mention]
         if stem and not outer.text[len(stem) :].startswith(("市", "三市", "两市")):
             out.append(
                 Mention(
-                    doc_id=document.id, start=outer.start, end=outer.start + len(stem),
-                    text=stem, type="Region", rule=f"name-prefix:{outer.end}",
+                    doc_id=document.id,
+                    start=outer.start,
+                    end=outer.start + len(stem),
+                    text=stem,
+                    type="Region",
+                    rule=f"name-prefix:{outer.end}",
                     canonical=stem + "都市圈",
                 )
             )
@@ -325,21 +350,29 @@ def _name_prefixes(document: Document, mentions: list[Mention]) -> list[Mention]
                 if division is not None:
                     out.append(
                         Mention(
-                            doc_id=document.id, start=start, end=start + match.end(),
-                            text=match.group(), type=level_to_type(division.level),
-                            rule=f"name-prefix:{outer.end}", canonical=division.name,
+                            doc_id=document.id,
+                            start=start,
+                            end=start + match.end(),
+                            text=match.group(),
+                            type=level_to_type(division.level),
+                            rule=f"name-prefix:{outer.end}",
+                            canonical=division.name,
                             code=division.code,
                         )
                     )
             if outer.type == "Park" and start == outer.start:
                 for head in park_heads:
                     cut = piece.find(head)
-                    if 0 < cut and cut + len(head) < len(piece) - 1:
+                    if cut > 0 and cut + len(head) < len(piece) - 1:
                         inner = piece[: cut + len(head)]
                         out.append(
                             Mention(
-                                doc_id=document.id, start=start, end=start + len(inner),
-                                text=inner, type="Park", rule=f"name-prefix:{outer.end}",
+                                doc_id=document.id,
+                                start=start,
+                                end=start + len(inner),
+                                text=inner,
+                                type="Park",
+                                rule=f"name-prefix:{outer.end}",
                                 canonical=canonical_park(inner),
                             )
                         )
@@ -364,9 +397,14 @@ def _nested_in_agencies(document: Document, mentions: list[Mention]) -> list[Men
                 start = outer.start + match.start()
                 out.append(
                     Mention(
-                        doc_id=document.id, start=start, end=start + len(match.group()),
-                        text=match.group(), type=level_to_type(division.level),
-                        rule="agency-division", canonical=division.name, code=division.code,
+                        doc_id=document.id,
+                        start=start,
+                        end=start + len(match.group()),
+                        text=match.group(),
+                        type=level_to_type(division.level),
+                        rule="agency-division",
+                        canonical=division.name,
+                        code=division.code,
                     )
                 )
         if outer.text[-1:] in "处科室司" and len(outer.text) > 5:
@@ -377,8 +415,12 @@ def _nested_in_agencies(document: Document, mentions: list[Mention]) -> list[Men
                     canonical, _ = canonical_agency(text, DocumentContext(None, None))
                     out.append(
                         Mention(
-                            doc_id=document.id, start=outer.start, end=outer.start + cut,
-                            text=text, type="Agency", rule=f"name-parent:{outer.end}",
+                            doc_id=document.id,
+                            start=outer.start,
+                            end=outer.start + cut,
+                            text=text,
+                            type="Agency",
+                            rule=f"name-parent:{outer.end}",
                             canonical=canonical,
                         )
                     )
@@ -387,14 +429,30 @@ def _nested_in_agencies(document: Document, mentions: list[Mention]) -> list[Men
     return out
 
 
-def _outside_home_province(mention: Mention, context: DocumentContext, mentioned: set[str]) -> bool:
-    """A county's short form names it only near home: 云龙 in a Hunan plan is a road, not 云龙区."""
+def _outside_home_province(
+    mention: Mention, context: DocumentContext, mentioned: set[str], cities: set[str]
+) -> bool:
+    """A county's short form names it only near home: 云龙 in a Hunan plan is a road, not 云龙区.
+
+    A short form that is also a frequent common word (新建, 新城, 长安) needs its own city in the
+    document; a rarer one its province.
+    """
     if mention.rule != "gazetteer-short" or mention.type != "County" or not mention.code:
         return False
+    if context.home_city is not None:
+        cities = cities | {context.home_city.code[:4]}
+    if mention.code[:4] in cities:
+        return False
+    if jieba.dt.FREQ.get(mention.text, 0) >= _COMMON_WORD_FREQUENCY:
+        return True
     provinces = set(mentioned)
     if context.home_province is not None:
         provinces.add(context.home_province.code[:2])
     return mention.code[:2] not in provinces
+
+
+# jieba dictionary frequency above which a word is common in ordinary text (新建 1000, 新城 824).
+_COMMON_WORD_FREQUENCY = 300
 
 
 def extract_mentions(document: Document, nlp: Language | None = None) -> list[Mention]:
@@ -404,16 +462,23 @@ def extract_mentions(document: Document, nlp: Language | None = None) -> list[Me
     candidates: list[Candidate] = list(sdoc.user_data["czt.candidates"])
     title_plan = _title_plan(document)
     if title_plan:
-        candidates = [c for c in candidates if c.end <= title_plan.start or c.start >= title_plan.end]
+        candidates = [
+            c for c in candidates if c.end <= title_plan.start or c.start >= title_plan.end
+        ]
         candidates.append(title_plan)
     context = DocumentContext.infer(document, candidates)
     mentions = [m for c in candidates if (m := _to_mention(document, c, context))]
     provinces = {m.code[:2] for m in mentions if m.code and m.rule == "gazetteer-full"}
-    mentions = [m for m in mentions if not _outside_home_province(m, context, provinces)]
+    cities = {m.code[:4] for m in mentions if m.code and m.type == "City"}
+    mentions = [m for m in mentions if not _outside_home_province(m, context, provinces, cities)]
     mentions = [m for m in mentions if "丨" not in m.text]
     if title_plan:
         for i, mention in enumerate(mentions):
-            if mention.rule == "generic-head" and mention.type == "Plan" and "本" in document.text[mention.start - 1 : mention.start]:
+            if (
+                mention.rule == "generic-head"
+                and mention.type == "Plan"
+                and "本" in document.text[mention.start - 1 : mention.start]
+            ):
                 mentions[i] = _replace(mention, canonical=normalise_name(document.title))
     mentions = _regions_and_enumerations(document, mentions)
     mentions = _expand_group_agencies(mentions, context)
@@ -429,4 +494,6 @@ def extract_document(document: Document, nlp: Language | None = None) -> Documen
     """The per-document stage: mentions, then relation candidates between them."""
     mentions = extract_mentions(document, nlp)
     relations = extract_relations(document, mentions)
-    return DocumentExtraction(document=document, mentions=tuple(mentions), relations=tuple(relations))
+    return DocumentExtraction(
+        document=document, mentions=tuple(mentions), relations=tuple(relations)
+    )

@@ -65,7 +65,9 @@ def describe_entity(name: str, graph_path: Path, mentions_path: Path) -> str:
         mentions = _mentions(mentions_path, str(node))
         if mentions:
             texts = _document_texts(graph)
-            lines.append(f"  mentions ({len(mentions)}), with the rules that read and resolved each:")
+            lines.append(
+                f"  mentions ({len(mentions)}), with the rules that read and resolved each:"
+            )
             for row in mentions:
                 start, end = int(row["start"]), int(row["end"])
                 sentence = _sentence(texts.get(row["doc_id"], ""), start, end)

@@ -82,7 +82,9 @@ def rdf_to_networkx(graph: Graph) -> nx.MultiDiGraph:
     entity_classes = {term(name): name for name in ENTITY_TYPES}
     for cls, type_name in sorted(entity_classes.items()):
         for node in sorted(graph.subjects(RDF.type, cls)):
-            mentioned = sorted(docs[d]["id"] for d in graph.objects(node, CZT.mentionedIn) if d in docs)
+            mentioned = sorted(
+                docs[d]["id"] for d in graph.objects(node, CZT.mentionedIn) if d in docs
+            )
             attrs: dict[str, object] = {
                 "label": str(graph.value(node, SKOS.prefLabel) or graph.value(node, RDFS.label)),
                 "type": type_name,

@@ -35,8 +35,36 @@ jieba.setLogLevel(60)
 
 CJK = "\u4e00-\u9fff"
 _NAME_TOKEN = re.compile(rf"^[{CJK}A-Za-z0-9·\-+]+$")
-_STOP_TAGS = {"p", "c", "u", "uj", "ul", "uz", "ug", "uv", "ud", "d", "r", "y", "e", "o", "ad", "vd", "t", "i"}
-_ORDINAL = re.compile(r"^(?:第[一二三四五六七八九十百\d]+[届次期批]?|[一二三四五六七八九十]+[届次])$")
+_STOP_TAGS = {
+    "p",
+    "c",
+    "u",
+    "uj",
+    "ul",
+    "uz",
+    "ug",
+    "uv",
+    "ud",
+    "d",
+    "r",
+    "y",
+    "e",
+    "o",
+    "ad",
+    "vd",
+    "t",
+    "i",
+}
+_ORDINAL = re.compile(
+    r"^(?:第[一二三四五六七八九十百\d]+[届次期批]?|[一二三四五六七八九十]+[届次期])$"
+)
+_NUMERAL = re.compile(r"^[\d一二三四五六七八九十百千两几]+$")
+# Function characters that jieba glues onto the first word of a name it does not know
+# (对湘电集团, 由市人民政府, 占长株潭地区): prepositions, and classifiers or 年 after a number.
+_GLUED_PREPOSITIONS = set("对由占在向从把被与为以于据按沿让给跟")
+_CLASSIFIERS = set("条所个项座家批位名支处")
+# A word ending in a preposition is no part of a name (“一道”指在…, 指沿…).
+_PREPOSITION_ENDS = set("在于向从沿至")
 
 # Priorities break ties between spans of equal length: lists and bylines are the most explicit.
 PRIORITY = {"list": 5, "byline": 5, "person": 4, "source": 4, "name": 3, "division": 2, "alias": 1}
@@ -92,12 +120,14 @@ def _word_tags() -> dict[str, str]:
 def _is_name_piece(word: str, lexicon: Lexicon) -> bool:
     if not _NAME_TOKEN.match(word) or word in lexicon.left_stops:
         return False
+    if len(word) >= 2 and word[-1] in _PREPOSITION_ENDS and word not in _word_tags():
+        return False  # 指在, 指沿: an unknown word ending in a preposition
     if word[0].isdigit() and not _ORDINAL.match(word):
         return False  # 13条, 2024年, 2次: counts and dates end a name on its left
     if len(word) > 2 and any(word.endswith(stop) for stop in lexicon.left_stops if len(stop) >= 2):
         return False  # 充分利用, 积极融入: a phrase ending in a verb
     tag = _word_tags().get(word)
-    if tag is None:
+    if tag is None or word in lexicon.name_verbs:
         return True
     if tag in _STOP_TAGS:
         return False
@@ -109,12 +139,65 @@ def _is_name_piece(word: str, lexicon: Lexicon) -> bool:
 _BRACKETS = {"”": "“", ")": "(", "》": "《", "」": "「"}
 
 
-def extend_left(doc: Doc, index: TokenIndex, head_start: int, max_chars: int) -> int:
+def _glued_function_char(doc: Doc, index: TokenIndex, token_i: int, piece: str) -> int:
+    """How many leading characters of an unknown token are a function word glued onto a name.
+
+    0 when nothing is glued. 对湘电 → 1, 由市 → 1, 6 条融城 → 1, 2024 年省 → 1, 一体化长株 → 1
+    (when the previous word and the first character make a dictionary word).
+    """
+    if len(piece) < 2 or piece in _word_tags() or load_gazetteer().lookup(piece):
+        return 0
+    first = piece[0]
+    previous = doc[token_i - 1].text if token_i > 0 else ""
+    if first in _GLUED_PREPOSITIONS:
+        return 1
+    if first in _CLASSIFIERS | {"年"} and _NUMERAL.match(previous):
+        return 1
+    if previous and (previous + first) in _word_tags():
+        return 1
+    return 0
+
+
+def _is_work_piece(piece: str, lexicon: Lexicon) -> bool:
+    """Words inside the name of a work that ordinary names refuse: the verbs that describe it
+    (扩容提质, 突出内涝点整治), its phase (一期) and heads of other works (绕城高速扩容…)."""
+    if piece in lexicon.name_verbs or _ORDINAL.match(piece) or piece in _all_heads():
+        return True
+    return _word_tags().get(piece) == "v" and piece not in lexicon.left_stops
+
+
+@lru_cache(maxsize=1)
+def _all_heads() -> frozenset[str]:
+    lexicon = load_lexicon()
+    return frozenset(h for heads in lexicon.suffixes.values() for h in heads)
+
+
+def _place_connector(doc: Doc, index: TokenIndex, token_i: int, edge: int) -> bool:
+    """Whether token ``token_i`` is 至/到/— between two place names inside a route's name."""
+    token = doc[token_i]
+    if token.text not in ("至", "到", "—") or token_i == 0 or edge >= len(doc.text):
+        return False
+    after = doc[index.token_at[edge]].text
+    before = doc[token_i - 1].text
+    gazetteer = load_gazetteer()
+    tags = _word_tags()
+
+    def is_place(word: str) -> bool:
+        return bool(gazetteer.lookup(word)) or tags.get(word) == "ns"
+
+    return is_place(after) and (is_place(before) or before.endswith(("机场", "站", "港")))
+
+
+def extend_left(
+    doc: Doc, index: TokenIndex, head_start: int, max_chars: int, *, allow_verbs: bool = False
+) -> int:
     """The left edge of a name whose head noun starts at ``head_start``.
 
     Walks jieba tokens leftwards while they look like parts of a name (not a verb, preposition,
     conjunction, particle…), also taking a short quoted or bracketed part (“十四五”规划,
     潇湘(湘潭)实验室), and stops at punctuation, at the text start and after ``max_chars``.
+    ``allow_verbs`` lets the verbs that describe works (扩容, 提质, 整治…) into the name, for
+    projects, agreements and industries (扩容提质工程, 信用体系建设合作协议).
     """
     text = doc.text
     lexicon = load_lexicon()
@@ -133,6 +216,18 @@ def extend_left(doc: Doc, index: TokenIndex, head_start: int, max_chars: int) ->
         if token.idx + len(token.text) > start and start != head_start:
             # The token runs past our current edge (jieba cut differently): take its left part.
             piece = text[token.idx : start]
+        if piece in _CLASSIFIERS and token.i > 0 and _NUMERAL.match(doc[token.i - 1].text):
+            break  # 13条新兴产业链: a count, not a name
+        glued = _glued_function_char(doc, index, token.i, piece)
+        if glued:
+            start -= len(piece) - glued
+            break
+        if allow_verbs and _is_work_piece(piece, lexicon):
+            start = token.idx
+            continue
+        if _place_connector(doc, index, token.i, start):
+            start = token.idx  # 长沙至宁乡线: a route between two places
+            continue
         if not _is_name_piece(piece, lexicon):
             # A stop word glued to the name's first characters (e.g. 成立长株潭): try the
             # shorter tail of the token.
@@ -145,6 +240,13 @@ def extend_left(doc: Doc, index: TokenIndex, head_start: int, max_chars: int) ->
         if head_start - token.idx > max_chars:
             break
         start = token.idx
+    if allow_verbs:
+        # The verbs let in for works never open the name: (开工)建设X工程 starts at X.
+        while start < head_start:
+            token = doc[index.token_at[start]]
+            if token.idx != start or token.text not in lexicon.left_stops:
+                break
+            start = token.idx + len(token.text)
     # Never start a name on an opening bracket's content edge or with leftover punctuation.
     while start < head_start and not re.match(rf"[{CJK}A-Za-z0-9“《(]", text[start]):
         start += 1
@@ -210,8 +312,10 @@ def czt_divisions(doc: Doc) -> Doc:
         if not candidates:
             continue
         division = matcher.gazetteer.resolve(surface) or candidates[0]
-        if surface != division.name and division.level == "county" and not (
-            index.starts_token(match.start()) and index.ends_token(match.end())
+        if (
+            surface != division.name
+            and division.level == "county"
+            and not (index.starts_token(match.start()) and index.ends_token(match.end()))
         ):
             continue
         found.append(
@@ -238,7 +342,9 @@ def _after_name_boundary(text: str, match: re.Match[str]) -> bool:
 # ---------------------------------------------------------------------------------------------
 # czt_lists
 
-_UNIT_LIST = re.compile(r"[(（](?:责任单位|牵头单位|配合单位|参与单位|成员单位)[:：]([^()（）]*)[)）]")
+_UNIT_LIST = re.compile(
+    r"[(（](?:责任单位|牵头单位|配合单位|参与单位|成员单位)[:：]([^()（）]*)[)）]"
+)
 _MEMBER_LIST = re.compile(r"成员单位包括([^。]*?)(?:等[。,，]|。)")
 _ITEM_SPLIT = re.compile(r"[、，,;；]")
 
@@ -290,7 +396,11 @@ def czt_lists(doc: Doc) -> Doc:
                         division = load_gazetteer().resolve(part)
                         found.append(
                             Candidate(
-                                start, start + len(part), type_name, "unit-list", 5,
+                                start,
+                                start + len(part),
+                                type_name,
+                                "unit-list",
+                                5,
                                 code=division.code if division else None,
                             )
                         )
@@ -343,10 +453,16 @@ def _name_after(text: str, start: int, lexicon: Lexicon) -> int | None:
         return None
     if not re.fullmatch(rf"[{CJK}]{{2}}", window[:2]) or window[1] in _AFTER_NAME | _NOT_IN_NAME:
         return None
-    length = 3 if len(window) == 3 and re.match(rf"[{CJK}]", window[2]) and window[2] not in _AFTER_NAME else 2
+    length = (
+        3
+        if len(window) == 3 and re.match(rf"[{CJK}]", window[2]) and window[2] not in _AFTER_NAME
+        else 2
+    )
     name = text[start : start + length]
     # A "name" that runs into a title or a post (任副组长, 任组长) is not a name.
-    if any(t.startswith(name[1:]) or name[1:].startswith(t[:2]) for t in lexicon.titles if len(t) >= 2):
+    if any(
+        t.startswith(name[1:]) or name[1:].startswith(t[:2]) for t in lexicon.titles if len(t) >= 2
+    ):
         return None
     return length
 
@@ -363,7 +479,11 @@ def czt_persons(doc: Doc) -> Doc:
             start = match.end()
             found.append(
                 Candidate(
-                    start, start + length, "Person", "person-after-title", 4,
+                    start,
+                    start + length,
+                    "Person",
+                    "person-after-title",
+                    4,
                     meta={"title": match.group()},
                 )
             )
@@ -371,14 +491,20 @@ def czt_persons(doc: Doc) -> Doc:
         offset = match.start(2)
         for raw in re.split(r"([ \u3000]+)", match.group(2)):
             name = raw.strip()
-            if 2 <= len(name) <= 3 and name not in lexicon.titles and not name.endswith(("报道", "摄")):
+            if (
+                2 <= len(name) <= 3
+                and name not in lexicon.titles
+                and not name.endswith(("报道", "摄"))
+            ):
                 found.append(Candidate(offset, offset + len(name), "Person", "byline", 5))
             offset += len(raw)
         # The medium named before the role at the start of a byline line (红网时刻通讯员 …).
         line_start = text.rfind("\n", 0, match.start()) + 1
         medium = text[line_start : match.start()].strip()
         if 2 <= len(medium) <= 10 and re.fullmatch(rf"[{CJK}]+", medium):
-            found.append(Candidate(line_start, line_start + len(medium), "Organization", "byline-medium", 4))
+            found.append(
+                Candidate(line_start, line_start + len(medium), "Organization", "byline-medium", 4)
+            )
     # A name written before an honorific title: 习近平总书记, 张三同志.
     for match in re.finditer(rf"([{CJK}]{{2,3}})(?=总书记|同志|主席|总理)", text):
         name = match.group(1)
@@ -392,9 +518,17 @@ def czt_persons(doc: Doc) -> Doc:
 # ---------------------------------------------------------------------------------------------
 # czt_names
 
+_WORKS = {"Project", "Agreement"}
 _MAX_CHARS = {
-    "Agency": 24, "Park": 18, "Project": 24, "Agreement": 22, "Plan": 40, "Event": 36,
-    "Industry": 20, "Organization": 22, "Region": 14,
+    "Agency": 24,
+    "Park": 18,
+    "Project": 24,
+    "Agreement": 22,
+    "Plan": 40,
+    "Event": 36,
+    "Industry": 20,
+    "Organization": 22,
+    "Region": 14,
 }
 
 
@@ -433,9 +567,13 @@ def _stem_is_generic(stem: str, lexicon: Lexicon) -> bool:
         return True
     if stem.startswith(("国家级", "省级", "市级", "县级", "一批", "各类")):
         return True
-    if re.search(r"\d+[项个条家批所座次]", stem) or re.search(r"(重大|重点|标志性|示范|相关)$", stem):
+    if re.search(r"\d+[项个条家批所座次]", stem) or re.search(
+        r"(重大|重点|标志性|示范|相关)$", stem
+    ):
         return True
-    return stem in lexicon.generic_stems or bool(re.fullmatch(r"[\d一二三四五六七八九十]+[项个家条批]?", stem))
+    return stem in lexicon.generic_stems or bool(
+        re.fullmatch(r"[\d一二三四五六七八九十]+[项个家条批]?", stem)
+    )
 
 
 @Language.component("czt_names", assigns=["doc.user_data"])
@@ -452,7 +590,9 @@ def czt_names(doc: Doc) -> Doc:
                 continue
             if type_name == "Agency_short" and not index.ends_token(head_end):
                 continue
-            start = extend_left(doc, index, head_start, _MAX_CHARS[real_type])
+            start = extend_left(
+                doc, index, head_start, _MAX_CHARS[real_type], allow_verbs=real_type in _WORKS
+            )
             stem = text[start:head_start]
             head = match.group()
             if type_name == "Agency_short":
@@ -468,22 +608,40 @@ def czt_names(doc: Doc) -> Doc:
                 real_type in ("Agency", "Event") and len(head) >= 4
             ):
                 continue
-            if real_type in _NEEDS_PROPER_PART and not _has_proper_part(doc, index, start, head_start):
+            if real_type in _NEEDS_PROPER_PART and not _has_proper_part(
+                doc, index, start, head_start
+            ):
                 # …X经开区A产业园、B产业园: the list's first item lends B its proper part.
-                follows = start > 0 and text[start - 1] == "、" and any(
-                    c.end == start - 1 and c.type == real_type and c.rule.startswith("head:")
-                    for c in found
+                follows = (
+                    start > 0
+                    and text[start - 1] == "、"
+                    and any(
+                        c.end == start - 1 and c.type == real_type and c.rule.startswith("head:")
+                        for c in found
+                    )
                 )
                 if not follows:
                     continue
-            if real_type == "Plan" and len(stem) <= 4 and not _has_proper_part(doc, index, start, head_start):
+            if (
+                real_type == "Plan"
+                and len(stem) <= 4
+                and not _has_proper_part(doc, index, start, head_start)
+            ):
                 continue
             found.append(Candidate(start, head_end, real_type, f"head:{head}", PRIORITY["name"]))
     # A link road between two cities: 湘潭云龙东路—株洲新马南路, 昭云大道—株洲云峰大道.
     for match in _ROAD_PAIR.finditer(text):
-        start = extend_left(doc, index, match.start(), 8) if match.start() else 0
-        start = max(start, match.start() - 8)
-        found.append(Candidate(match.start(), match.end(), "Project", "road-pair", 4))
+        start = extend_left(doc, index, match.start(), 10)
+        if start < match.start():
+            found.append(Candidate(start, match.end(), "Project", "road-pair", 4))
+    # A route's extension is part of its name: …高速南延线, …铁路延伸.
+    for cand in list(found):
+        if cand.type == "Project" and (tail := _PROJECT_TAIL.match(text, cand.end)):
+            found.append(
+                Candidate(cand.start, tail.end(), "Project", cand.rule + "+tail", cand.priority)
+            )
+    found.extend(_signed_agreements(doc, index))
+    found.extend(_enumerated_items(doc, index))
     for match in re.finditer(r"《([^《》\n]{2,60})》", text):
         title = match.group(1)
         type_name = "Agreement" if re.search(r"(协议|备忘录)$", title) else "Plan"
@@ -494,7 +652,84 @@ def czt_names(doc: Doc) -> Doc:
     return doc
 
 
-_ROAD_PAIR = re.compile(rf"[{CJK}]{{2,8}}?(?:路|大道|大街)—[{CJK}]{{2,8}}?(?:路|大道|大街)")
+_ROAD_PAIR = re.compile(rf"(?:路|大道|大街)—[{CJK}]{{2,8}}?(?:路|大道|大街)")
+_PROJECT_TAIL = re.compile(r"[东南西北]?延(?:伸|长线|线)段?")
+_SIGNING = re.compile(
+    rf"(?:签署|签订|签约|订立|达成)了?((?:[{CJK}“”《》()A-Za-z0-9]){{2,30}}?(?:框架协议|协议书|协议|备忘录|协定))"
+)
+_QUANTITY = re.compile(r"^(?:[\d一二三四五六七八九十两多]+[份项个]|一系列|多项)")
+
+
+def _signed_agreements(doc: Doc, index: TokenIndex) -> list[Candidate]:
+    """What is signed is an agreement, whatever its words: 签署跨区域…合作协议, 签订战略合作协议."""
+    out = []
+    for match in _SIGNING.finditer(doc.text):
+        start, end = match.span(1)
+        if quantity := _QUANTITY.match(doc.text, start):
+            start = quantity.end()
+        if doc.text[start] == "《" and doc.text[end - 1 : end + 1] != "》":
+            start += 1
+        if end - start >= 4:
+            out.append(Candidate(start, end, "Agreement", "signed-agreement", 4))
+    return out
+
+
+# An enumeration closed by 等 and a category noun types its items: 以A、B、C等重大项目为支撑,
+# 加大对A、B等试点企业培育, A、B等8家省级以上园区.
+_LIST_CATEGORY = re.compile(
+    rf"等\s*(?:[\d一二三四五六七八九十百两几]+\s*[个家项所座条批])?[{CJK}]{{0,8}}?"
+    r"(项目|工程|园区|开发区|企业|公司|高校|院校|学校|高中|医院)"
+)
+_CATEGORY_TYPE = {
+    "项目": "Project",
+    "工程": "Project",
+    "园区": "Park",
+    "开发区": "Park",
+    "企业": "Organization",
+    "公司": "Organization",
+    "高校": "Organization",
+    "院校": "Organization",
+    "学校": "Organization",
+    "高中": "Organization",
+    "医院": "Organization",
+}
+_ITEM_TAIL = re.compile(r"(?:建设|前期工作|工作)+$|(?<=项目)[一二三四五六七八九十]期$")
+
+
+def _enumerated_items(doc: Doc, index: TokenIndex) -> list[Candidate]:
+    text = doc.text
+    out = []
+    for match in _LIST_CATEGORY.finditer(text):
+        type_name = _CATEGORY_TYPE[match.group(1)]
+        list_end = match.start()
+        clause_start = (
+            max(
+                text.rfind(mark, max(0, list_end - 200), list_end) for mark in "，,。；;：:\n()（）"
+            )
+            + 1
+        )
+        pieces = text[clause_start:list_end].split("、")
+        offset = clause_start
+        spans = []
+        for i, piece in enumerate(pieces):
+            start, end = offset, offset + len(piece)
+            offset = end + 1
+            if tail := _ITEM_TAIL.search(text, start, end):
+                end = tail.start() if tail.start() > start else end
+            if i == 0:
+                if not index.ends_token(end):
+                    break
+                start = extend_left(doc, index, end, 30, allow_verbs=True)
+            while start < end and text[start] in "“" and text[end - 1] == "”":
+                start, end = start + 1, end - 1
+            spans.append((start, end))
+        if len(spans) < 2 and not spans:
+            continue
+        for start, end in spans:
+            item = text[start:end]
+            if 2 <= len(item) <= 30 and re.fullmatch(rf"[{CJK}A-Za-z0-9“”()·—]+", item):
+                out.append(Candidate(start, end, type_name, f"enumeration:{match.group(1)}", 2))
+    return out
 
 
 def _short_agency_ok(text: str, start: int, head_start: int, lexicon: Lexicon) -> bool:
@@ -504,7 +739,9 @@ def _short_agency_ok(text: str, start: int, head_start: int, lexicon: Lexicon) -
         return False
     if name[0] in lexicon.level_prefixes and len(name) >= 2:
         return True
-    if re.match(rf"^[{CJK}]{{2,4}}[两二三四五]市", name):  # 长株潭三市发改委: an enumeration's bodies
+    if re.match(
+        rf"^[{CJK}]{{2,4}}[两二三四五]市", name
+    ):  # 长株潭三市发改委: an enumeration's bodies
         return True
     if name in lexicon.level_prefixes:  # 省委, 市委
         return True
@@ -548,7 +785,14 @@ def czt_token_index(doc: Doc) -> Doc:
     return doc
 
 
-PIPELINE = ("czt_token_index", "czt_divisions", "czt_lists", "czt_persons", "czt_names", "czt_select")
+PIPELINE = (
+    "czt_token_index",
+    "czt_divisions",
+    "czt_lists",
+    "czt_persons",
+    "czt_names",
+    "czt_select",
+)
 
 
 @lru_cache(maxsize=1)

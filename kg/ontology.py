@@ -63,7 +63,9 @@ def term(local_name: str) -> URIRef:
         return CZT[local_name]
     except (AttributeError, KeyError) as exc:
         known = ", ".join(TERMS)
-        raise KeyError(f"{local_name!r} is not a term of {ONTOLOGY_FILE.name}; known: {known}") from exc
+        raise KeyError(
+            f"{local_name!r} is not a term of {ONTOLOGY_FILE.name}; known: {known}"
+        ) from exc
 
 
 def standard_prefixes() -> dict[str, str]:

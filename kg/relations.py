@@ -13,11 +13,29 @@ from kg.model import Document, Evidence, Mention, RelationCandidate
 
 _NESTED_RULES = ("name-prefix", "name-parent", "agency-division")
 ORG_TYPES = frozenset({"Agency", "Organization", "Park", "City", "County", "Province", "Region"})
-_HEAD_TITLES = ("书记", "市长", "省长", "县长", "区长", "主任", "局长", "组长", "院长", "董事长", "处长", "部长", "厅长", "主席", "会长", "校长", "总经理")
+_HEAD_TITLES = (
+    "书记",
+    "市长",
+    "省长",
+    "县长",
+    "区长",
+    "主任",
+    "局长",
+    "组长",
+    "院长",
+    "董事长",
+    "处长",
+    "部长",
+    "厅长",
+    "主席",
+    "会长",
+    "校长",
+    "总经理",
+)
 _CO_WORDS = re.compile(r"合作|共建|对接|联手|携手|一起|协作|协同|联动|交流")
 _SIGN = re.compile(r"签署|签订|共同签署|签约")
 _ISSUE = re.compile(r"印发|发布|出台|编制|制定|批复|颁布|下发")
-_JOIN = re.compile(r"参加|参与|举办|承办|实施|配合|落实|执行|利用|依托|推进|推动|加快|建设")
+_JOIN = re.compile(r"参加|参与|举办|承办|实施|配合|落实|执行|推进|推动|加快|建设")
 _CN_NUM = "一二三四五六七八九十"
 
 
@@ -27,8 +45,13 @@ def _evidence(document: Document, offset: int, rule: str) -> Evidence:
 
 
 def _rel(
-    document: Document, subject: Mention, predicate: str, obj: Mention, rule: str,
-    offset: int | None = None, **qualifiers: str,
+    document: Document,
+    subject: Mention,
+    predicate: str,
+    obj: Mention,
+    rule: str,
+    offset: int | None = None,
+    **qualifiers: str,
 ) -> RelationCandidate:
     return RelationCandidate(
         subject=subject,
@@ -78,25 +101,46 @@ def extract_relations(document: Document, mentions: list[Mention]) -> list[Relat
 # --- people ---------------------------------------------------------------------------------
 
 
-def _people(document: Document, group: list[Mention], all_mentions: list[Mention]) -> list[RelationCandidate]:
+def _people(
+    document: Document, group: list[Mention], all_mentions: list[Mention]
+) -> list[RelationCandidate]:
     text = document.text
     lexicon = load_lexicon()
     out = []
     for person in (m for m in group if m.type == "Person"):
         if person.rule == "byline":
             line_start = text.rfind("\n", 0, person.start) + 1
-            media = [m for m in group if m.type == "Organization" and line_start <= m.start < person.start]
+            media = [
+                m
+                for m in group
+                if m.type == "Organization" and line_start <= m.start < person.start
+            ]
             role_match = re.search("|".join(lexicon.byline_roles), text[line_start : person.start])
             if media:
-                out.append(_rel(document, person, "memberOf", media[-1], "byline-medium", role=role_match.group() if role_match else ""))
+                out.append(
+                    _rel(
+                        document,
+                        person,
+                        "memberOf",
+                        media[-1],
+                        "byline-medium",
+                        role=role_match.group() if role_match else "",
+                    )
+                )
             continue
         if person.rule != "person-after-title":
             continue
         # The chain of posts before the name, back to the clause start: 湘乡市委副书记、市长郭勇.
         clause_start = max(text.rfind(c, 0, person.start) for c in "。;；,，:：\n") + 1
         chain = text[clause_start : person.start]
-        orgs = [m for m in group if clause_start <= m.start and m.end <= person.start and m.type in ORG_TYPES]
-        titles = [t for t in re.finditer("|".join(sorted(lexicon.titles, key=len, reverse=True)), chain)]
+        orgs = [
+            m
+            for m in group
+            if clause_start <= m.start and m.end <= person.start and m.type in ORG_TYPES
+        ]
+        titles = [
+            t for t in re.finditer("|".join(sorted(lexicon.titles, key=len, reverse=True)), chain)
+        ]
         for title in titles:
             title_text = title.group()
             absolute = clause_start + title.start()
@@ -104,19 +148,31 @@ def _people(document: Document, group: list[Mention], all_mentions: list[Mention
             if body is None:
                 continue
             leads = "副" not in title_text and any(title_text.endswith(h) for h in _HEAD_TITLES)
-            out.append(_rel(document, person, "memberOf", body, "post-before-name", role=title_text))
+            out.append(
+                _rel(document, person, "memberOf", body, "post-before-name", role=title_text)
+            )
             if leads and body.type in ("Agency", "Organization"):
-                out.append(_rel(document, person, "leads", body, "post-before-name", role=title_text))
+                out.append(
+                    _rel(document, person, "leads", body, "post-before-name", role=title_text)
+                )
         # …任组长 / 任第一副组长: a post in a group named in the same sentence.
         after = text[person.end : person.end + 8]
         post = re.match(r"任(第一副组长|副组长|组长|主任|副主任|召集人|副召集人)", after)
         if post:
-            groups = [m for m in group if m.type == "Agency" and re.search(r"(领导小组|小组|专班|委员会)$", m.canonical)]
+            groups = [
+                m
+                for m in group
+                if m.type == "Agency" and re.search(r"(领导小组|小组|专班|委员会)$", m.canonical)
+            ]
             if groups:
                 role = post.group(1)
-                out.append(_rel(document, person, "memberOf", groups[0], "post-in-group", role=role))
+                out.append(
+                    _rel(document, person, "memberOf", groups[0], "post-in-group", role=role)
+                )
                 if role in ("组长", "主任", "召集人"):
-                    out.append(_rel(document, person, "leads", groups[0], "post-in-group", role=role))
+                    out.append(
+                        _rel(document, person, "leads", groups[0], "post-in-group", role=role)
+                    )
     # Titles that start a clause with no name in front of the person: 市委书记赵新文 (a body in the title).
     for person in (m for m in group if m.type == "Person" and m.rule == "person-after-title"):
         prefix = text[max(0, person.start - 6) : person.start]
@@ -124,13 +180,35 @@ def _people(document: Document, group: list[Mention], all_mentions: list[Mention
         if match:
             bodies = [m for m in all_mentions if m.type == "Agency" and m.text == match.group(1)]
             if bodies:
-                out.append(_rel(document, person, "memberOf", bodies[0], "post-in-title", offset=person.start, role=match.group()))
+                out.append(
+                    _rel(
+                        document,
+                        person,
+                        "memberOf",
+                        bodies[0],
+                        "post-in-title",
+                        offset=person.start,
+                        role=match.group(),
+                    )
+                )
                 if match.group(2) == "书记":
-                    out.append(_rel(document, person, "leads", bodies[0], "post-in-title", offset=person.start, role=match.group()))
+                    out.append(
+                        _rel(
+                            document,
+                            person,
+                            "leads",
+                            bodies[0],
+                            "post-in-title",
+                            offset=person.start,
+                            role=match.group(),
+                        )
+                    )
     return out
 
 
-def _body_of_title(title: str, at: int, orgs: list[Mention], mentions: list[Mention]) -> Mention | None:
+def _body_of_title(
+    title: str, at: int, orgs: list[Mention], mentions: list[Mention]
+) -> Mention | None:
     """The body a post belongs to: the unit written just before it (长沙市副市长), else the
     body the title itself names (市长 → the city government, 市委书记 → the city Party committee)."""
     before = [o for o in orgs if o.end <= at and at - o.end <= 1]
@@ -140,7 +218,11 @@ def _body_of_title(title: str, at: int, orgs: list[Mention], mentions: list[Ment
     if level in "省市县区" and re.match(r"^[省市县区](委|长|副|常务)", title):
         wanted = level + "委" if title[1:2] == "委" else level + "政府"
         for mention in mentions:
-            if mention.type == "Agency" and mention.text.endswith(wanted) and mention.text in (wanted, level + "人民政府"):
+            if (
+                mention.type == "Agency"
+                and mention.text.endswith(wanted)
+                and mention.text in (wanted, level + "人民政府")
+            ):
                 return mention
     return None
 
@@ -160,7 +242,9 @@ def _list_after(group: list[Mention], start_index: int, text: str) -> list[Menti
     return items
 
 
-def _cooperation(document: Document, group: list[Mention], home: Mention | None) -> list[RelationCandidate]:
+def _cooperation(
+    document: Document, group: list[Mention], home: Mention | None
+) -> list[RelationCandidate]:
     text = document.text
     out = []
     orgs = [m for m in group if m.type in ORG_TYPES]
@@ -169,7 +253,7 @@ def _cooperation(document: Document, group: list[Mention], home: Mention | None)
             break
         right = orgs[i + 1]
         connector = text[left.end : right.start]
-        if connector not in ("与", "和", "同", "跟") :
+        if connector not in ("与", "和", "同", "跟"):
             continue
         partners = _list_after(orgs, i + 1, text)
         tail = text[partners[-1].end : document.sentence_at(left.start).end]
@@ -179,7 +263,16 @@ def _cooperation(document: Document, group: list[Mention], home: Mention | None)
             out.append(_rel(document, left, "cooperatesWith", partner, "A与B合作"))
     # 联合A、B、C争创… / 推动与X合作 / 加强与X的联络对接: the speaking party with each.
     if home is not None:
-        for m in re.finditer(r"联合|(?:推动|加强|深化|推进)与", text[document.sentence_at(group[0].start).start : document.sentence_at(group[0].start).end] if group else ""):
+        for m in re.finditer(
+            r"联合|(?:推动|加强|深化|推进)与",
+            text[
+                document.sentence_at(group[0].start).start : document.sentence_at(
+                    group[0].start
+                ).end
+            ]
+            if group
+            else "",
+        ):
             base = document.sentence_at(group[0].start).start
             pos = base + m.end()
             following = [o for o in orgs if o.start == pos]
@@ -187,9 +280,20 @@ def _cooperation(document: Document, group: list[Mention], home: Mention | None)
                 continue
             idx = orgs.index(following[0])
             partners = _list_after(orgs, idx, text)
-            if m.group() == "联合" or _CO_WORDS.search(text[partners[-1].end : partners[-1].end + 60]):
+            if m.group() == "联合" or _CO_WORDS.search(
+                text[partners[-1].end : partners[-1].end + 60]
+            ):
                 for partner in partners:
-                    out.append(_rel(document, home, "cooperatesWith", partner, "联合A、B" if m.group() == "联合" else "推动与X合作", offset=partner.start))
+                    out.append(
+                        _rel(
+                            document,
+                            home,
+                            "cooperatesWith",
+                            partner,
+                            "联合A、B" if m.group() == "联合" else "推动与X合作",
+                            offset=partner.start,
+                        )
+                    )
     return out
 
 
@@ -203,7 +307,11 @@ def _agreements(document: Document, group: list[Mention]) -> list[RelationCandid
             pass
         if sign is None:
             continue
-        parties = [m for m in group if m.type in ORG_TYPES and clause_start <= m.start and m.end <= sign.start()]
+        parties = [
+            m
+            for m in group
+            if m.type in ORG_TYPES and clause_start <= m.start and m.end <= sign.start()
+        ]
         # In "A在B签订…", B is the place, not a party.
         parties = [p for p in parties if text[max(0, p.start - 1) : p.start] != "在"]
         for party in parties:
@@ -224,37 +332,104 @@ def _issued(document: Document, group: list[Mention]) -> list[RelationCandidate]
         if not verbs:
             continue
         verb = verbs[-1]
-        issuers = [m for m in group if m.type in ORG_TYPES and clause_start <= m.start and m.end <= verb.start()]
+        issuers = [
+            m
+            for m in group
+            if m.type in ORG_TYPES and clause_start <= m.start and m.end <= verb.start()
+        ]
         if issuers:
-            out.append(_rel(document, plan, "issuedBy", issuers[-1], "X印发《Y》", offset=issuers[-1].start))
+            out.append(
+                _rel(
+                    document, plan, "issuedBy", issuers[-1], "X印发《Y》", offset=issuers[-1].start
+                )
+            )
     return out
 
 
-def _participation(document: Document, group: list[Mention], home: Mention | None) -> list[RelationCandidate]:
+def _in_list_with(text: str, earlier: Mention, later: Mention) -> bool:
+    """Whether ``later`` follows ``earlier`` in a 、-list (each item may end in 建设/工作)."""
+    between = text[earlier.end : later.start]
+    return bool(re.fullmatch(r"(?:建设|工作)?[”]?、[“]?", between))
+
+
+def _names_before(window: str, verb: re.Match[str], group: list[Mention], offset: int) -> bool:
+    """X建设 where X is a name: the noun "building of X", not the verb "to build"."""
+    at = offset + verb.start()
+    return verb.group() == "建设" and any(m.end == at for m in group)
+
+
+def _clause_start(text: str, at: int, floor: int) -> int:
+    marks = [text.rfind(mark, floor, at) for mark in "，,；;：:"]
+    return max([floor, *[m + 1 for m in marks if m >= 0]])
+
+
+def _participation(
+    document: Document, group: list[Mention], home: Mention | None
+) -> list[RelationCandidate]:
     text = document.text
     out = []
+    subject_of: dict[Mention, Mention] = {}
+    previous: Mention | None = None
     for target in (m for m in group if m.type in ("Event", "Organization", "Project", "Plan")):
+        # The next items of a list share the first one's subject: 推进A建设、B建设、C建设.
+        listed = previous is not None and _in_list_with(text, previous, target)
+        previous = target
+        if listed and previous in subject_of:
+            pass
         window_start = max(document.sentence_at(target.start).start, target.start - 12)
         window = text[window_start : target.start]
-        join = list(_JOIN.finditer(window))
-        if not join:
-            continue
-        if re.search(r"组建|加入", window) and target.type == "Organization":
-            predicate = "memberOf"
+        join = [
+            m for m in _JOIN.finditer(window) if not _names_before(window, m, group, window_start)
+        ]
+        subject: Mention | None = None
+        predicate = "participatesIn"
+        if join:
+            if re.search(r"组建|加入", window) and target.type == "Organization":
+                predicate = "memberOf"
+            verb_at = window_start + join[-1].start()
+            clause_start = _clause_start(text, verb_at, document.sentence_at(target.start).start)
+            # The subject is the clause's topic, never a partner introduced by 与/同/和.
+            subjects = [
+                m
+                for m in group
+                if m.type in ORG_TYPES
+                and clause_start <= m.start
+                and m.end <= verb_at
+                and not re.search(r"[与同和及跟]$", text[max(0, m.start - 1) : m.start])
+            ]
+            # Projects need their builder named in the clause; plans and events a plan's own
+            # city may take part in (我市 as the implicit subject of a work plan).
+            subject = (
+                subjects[0] if subjects else (home if target.type in ("Plan", "Event") else None)
+            )
         else:
-            predicate = "participatesIn"
-        subjects = [m for m in group if m.type in ORG_TYPES and m.end <= window_start + join[-1].start()]
-        # Projects need their builder named in the sentence; plans and events a plan's own
-        # city may take part in (我市 as the implicit subject of a work plan).
-        subject = subjects[-1] if subjects else (home if target.type in ("Plan", "Event") else None)
-        if subject is not None and subject is not target:
+            earlier = [t for t in subject_of if _in_list_with(text, t, target)]
+            if earlier:
+                subject = subject_of[earlier[-1]]
+        if subject is not None and subject is not target and subject.type != target.type:
+            subject_of[target] = subject
             out.append(_rel(document, subject, predicate, target, "X参加Y", offset=target.start))
     for target in (m for m in group if m.type == "Organization"):
         before = text[max(0, target.start - 6) : target.start]
         if re.search(r"加入$", before):
-            members = [m for m in group if m.type in ("Park", "Agency", "Organization", "City", "County") and m.end <= target.start - 2]
+            members = [
+                m
+                for m in group
+                if m.type in ("Park", "Agency", "Organization", "City", "County")
+                and m.end <= target.start - 2
+            ]
             for member in members[:1]:
-                out.append(_rel(document, member, "memberOf", target, "X加入Y", offset=target.start, role="成员"))
+                out.append(
+                    _rel(
+                        document,
+                        member,
+                        "memberOf",
+                        target,
+                        "X加入Y",
+                        offset=target.start,
+                        role="成员",
+                    )
+                )
     return out
 
 
@@ -289,18 +464,30 @@ def _name_containment(document: Document, mentions: list[Mention]) -> list[Relat
                 if inner.start > outer.start and document.text[inner.start - 1] == "(":
                     out.append(_rel(document, outer, "locatedIn", inner, "name-parenthesis"))
         elif outer.type == "Project":
-            for inner in inners:
+            # A multi-city brand (长株潭城际铁路) names the region the project serves, not a site.
+            for inner in (m for m in inners if m.type != "Region"):
                 out.append(_rel(document, outer, "locatedIn", inner, "name-prefix"))
     # A list continuation: "X经开区A产业园、B产业园" → B partOf X经开区 as well.
     text = document.text
     parks = [m for m in mentions if m.type == "Park" and not m.rule.startswith("name-prefix")]
     for prev, cur in zip(parks, parks[1:]):
         if text[prev.end : cur.start] == "、":
-            parents = [r.object for r in out if r.subject == prev and r.predicate == "partOf" and r.object.type == "Park"]
+            parents = [
+                r.object
+                for r in out
+                if r.subject == prev and r.predicate == "partOf" and r.object.type == "Park"
+            ]
             for parent in parents:
                 if not cur.canonical.startswith(parent.canonical[:2]):
                     out.append(_rel(document, cur, "partOf", parent, "list-continuation"))
     return out
+
+
+def _same_sentence(document: Document, child: Mention, mentions: list[Mention], code: str) -> bool:
+    sentences = {document.sentence_at(m.start).start for m in mentions if m.code == child.code}
+    return any(
+        m.code == code and document.sentence_at(m.start).start in sentences for m in mentions
+    )
 
 
 def _hierarchy(document: Document, mentions: list[Mention]) -> list[RelationCandidate]:
@@ -317,8 +504,15 @@ def _hierarchy(document: Document, mentions: list[Mention]) -> list[RelationCand
             continue
         for ancestor in gazetteer.ancestors(division)[:1]:
             parent = first.get(ancestor.code)
-            if parent is not None and parent.canonical != child.canonical:
-                out.append(_rel(document, child, "partOf", parent, "gazetteer-hierarchy"))
+            if parent is None or parent.canonical == child.canonical:
+                continue
+            # That a city lies in its province goes without saying; a text only states it when
+            # it names both together (湖南省株洲市).
+            if ancestor.level == "province" and not _same_sentence(
+                document, child, mentions, ancestor.code
+            ):
+                continue
+            out.append(_rel(document, child, "partOf", parent, "gazetteer-hierarchy"))
     return out
 
 
@@ -343,21 +537,30 @@ def task_mentions(document: Document) -> list[Mention]:
         if level1 is None:
             continue
         parts = [level1]
-        if level2 is not None and (not heads or level2[0] > max(h[0] for h in heads if h[1] == 1 and h[0] < match.start())):
+        if level2 is not None and (
+            not heads or level2[0] > max(h[0] for h in heads if h[1] == 1 and h[0] < match.start())
+        ):
             parts.append(f"({level2[2]})")
         parts.append(match.group(1))
         number = ".".join(parts)
         title = match.group(2).strip()
         tasks.append(
             Mention(
-                doc_id=document.id, start=match.start(2), end=match.start(2) + len(title),
-                text=title, type="Task", rule="numbered-task", canonical=f"{number} {title}",
+                doc_id=document.id,
+                start=match.start(2),
+                end=match.start(2) + len(title),
+                text=title,
+                type="Task",
+                rule="numbered-task",
+                canonical=f"{number} {title}",
             )
         )
     return tasks
 
 
-def _tasks(document: Document, mentions: list[Mention], home: Mention | None) -> list[RelationCandidate]:
+def _tasks(
+    document: Document, mentions: list[Mention], home: Mention | None
+) -> list[RelationCandidate]:
     tasks = [m for m in mentions if m.type == "Task"]
     if not tasks:
         return []
@@ -367,15 +570,39 @@ def _tasks(document: Document, mentions: list[Mention], home: Mention | None) ->
     counties = _home_counties(mentions, gazetteer)
     for i, task in enumerate(tasks):
         end = tasks[i + 1].start if i + 1 < len(tasks) else len(text)
-        for lst in re.finditer(r"[(（](责任单位|牵头单位|配合单位)[:：]([^()（）]*)[)）]", text[task.start:end]):
+        for lst in re.finditer(
+            r"[(（](责任单位|牵头单位|配合单位)[:：]([^()（）]*)[)）]", text[task.start : end]
+        ):
             lst_start = task.start + lst.start()
             lst_end = task.start + lst.end()
             role = {"牵头单位": "牵头", "配合单位": "配合"}.get(lst.group(1), "")
-            for unit in (m for m in mentions if lst_start <= m.start < lst_end and m.type in ORG_TYPES):
-                out.append(_rel(document, unit, "responsibleFor", task, "责任单位", offset=lst_start, role=role))
+            for unit in (
+                m for m in mentions if lst_start <= m.start < lst_end and m.type in ORG_TYPES
+            ):
+                out.append(
+                    _rel(
+                        document,
+                        unit,
+                        "responsibleFor",
+                        task,
+                        "责任单位",
+                        offset=lst_start,
+                        role=role,
+                    )
+                )
             if "各县市区" in lst.group(2):
                 for county in counties:
-                    out.append(_rel(document, county, "responsibleFor", task, "责任单位:各县市区", offset=lst_start, role=role))
+                    out.append(
+                        _rel(
+                            document,
+                            county,
+                            "responsibleFor",
+                            task,
+                            "责任单位:各县市区",
+                            offset=lst_start,
+                            role=role,
+                        )
+                    )
     return out
 
 

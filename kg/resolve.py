@@ -16,8 +16,8 @@ from kg.model import (
     Entity,
     Evidence,
     KnowledgeGraphData,
-    Merge,
     Mention,
+    Merge,
     Relation,
 )
 from kg.rdf import slug
@@ -93,7 +93,11 @@ def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
             names = mention.expands_to or (mention.canonical,)
             for name, target in zip(names, mention_targets(mention), strict=True):
                 labels.setdefault(target, (mention.type, name))
-                surfaces[target].add(mention.text)
+                if not (mention.expands_to and mention.type == "City"):
+                    # 长株潭三市 names the three cities together, none of them alone: no alias.
+                    # (长株潭三市发改委 stays an alias of each body: the gold and users look up
+                    # the group's bodies by that name.)
+                    surfaces[target].add(mention.text)
                 counts[target][mention.doc_id] += 1
                 if mention.text != name:
                     merges[target].add(Merge(mention.text, mention.rule, mention.doc_id))
@@ -177,14 +181,18 @@ def _merge_plan_spellings(extractions: list[DocumentExtraction]) -> list[Documen
 
     def fix(mention: Mention) -> Mention:
         if mention.type == "Plan" and mention.canonical in variants:
-            return replace(mention, canonical=variants[mention.canonical], rule=mention.rule + "|plan-spelling")
+            return replace(
+                mention, canonical=variants[mention.canonical], rule=mention.rule + "|plan-spelling"
+            )
         return mention
 
     return [
         replace(
             e,
             mentions=tuple(fix(m) for m in e.mentions),
-            relations=tuple(replace(r, subject=fix(r.subject), object=fix(r.object)) for r in e.relations),
+            relations=tuple(
+                replace(r, subject=fix(r.subject), object=fix(r.object)) for r in e.relations
+            ),
         )
         for e in extractions
     ]
