@@ -200,7 +200,7 @@ def _regions_and_enumerations(document: Document, mentions: list[Mention]) -> li
                     )
                     break
         out.append(mention)
-    for stem in sorted(set(_candidate_stems(text)) | set(stems)):
+    for stem in sorted(set(_candidate_stems(text)) | set(stems), key=lambda s: (-len(s), s)):
         cities = stems.get(stem) or decompose_cities(stem)
         if not cities:
             continue
@@ -239,11 +239,14 @@ def _regions_and_enumerations(document: Document, mentions: list[Mention]) -> li
 
 
 def _candidate_stems(text: str) -> list[str]:
-    # Abbreviations are usually followed by a number of cities or a region word.
-    return [
-        m.group(1)
-        for m in re.finditer(r"([\u4e00-\u9fff]{2,4}?)(?:[两二三四五]市|都市圈|一体化)", text)
-    ]
+    # Abbreviations are usually followed by a number of cities or a region word. The longest
+    # stem that does not start inside a preceding word (一体化长株潭: not 化长株潭).
+    stems = []
+    for match in re.finditer(r"(?=([\u4e00-\u9fff]{2,4})(?:[两二三四五]市|都市圈|一体化))", text):
+        start, stem = match.start(1), match.group(1)
+        if not any(text[max(0, start - k) : start + 1] in jieba.dt.FREQ for k in (1, 2, 3)):
+            stems.append(stem)
+    return stems
 
 
 def _replace(mention: Mention, **changes: object) -> Mention:
@@ -407,6 +410,8 @@ def _nested_in_agencies(document: Document, mentions: list[Mention]) -> list[Men
                         code=division.code,
                     )
                 )
+        if outer.text.endswith(("办公室", "办事处")):
+            continue  # 办 inside 办公室 is no body of its own
         if outer.text[-1:] in "处科室司" and len(outer.text) > 5:
             inner = outer.text[:-1]
             for cut in range(len(inner), 3, -1):

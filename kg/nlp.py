@@ -145,10 +145,17 @@ def _glued_function_char(doc: Doc, index: TokenIndex, token_i: int, piece: str) 
     0 when nothing is glued. 对湘电 → 1, 由市 → 1, 6 条融城 → 1, 2024 年省 → 1, 一体化长株 → 1
     (when the previous word and the first character make a dictionary word).
     """
-    if len(piece) < 2 or piece in _word_tags() or load_gazetteer().lookup(piece):
+    if len(piece) < 2:
         return 0
     first = piece[0]
     previous = doc[token_i - 1].text if token_i > 0 else ""
+    if previous and (previous + first) in load_lexicon().left_stops:
+        # 争/创新能源…: jieba took 创 from 争创; 打/造成…: nothing of the token is left.
+        following = doc[token_i + 1].text if token_i + 1 < len(doc) else ""
+        rest_is_word = len(piece) > 2 or (piece[1:] + following) in _word_tags()
+        return 1 if rest_is_word else len(piece)
+    if piece in _word_tags() or load_gazetteer().lookup(piece):
+        return 0
     if first in _GLUED_PREPOSITIONS:
         return 1
     if first in _CLASSIFIERS | {"年"} and _NUMERAL.match(previous):
@@ -163,7 +170,7 @@ def _is_work_piece(piece: str, lexicon: Lexicon) -> bool:
     (扩容提质, 突出内涝点整治), its phase (一期) and heads of other works (绕城高速扩容…)."""
     if piece in lexicon.name_verbs or _ORDINAL.match(piece) or piece in _all_heads():
         return True
-    return _word_tags().get(piece) == "v" and piece not in lexicon.left_stops
+    return _word_tags().get(piece) in ("v", "i") and piece not in lexicon.left_stops
 
 
 @lru_cache(maxsize=1)
@@ -518,7 +525,7 @@ def czt_persons(doc: Doc) -> Doc:
 # ---------------------------------------------------------------------------------------------
 # czt_names
 
-_WORKS = {"Project", "Agreement"}
+_WORKS = {"Project", "Agreement", "Plan"}
 _MAX_CHARS = {
     "Agency": 24,
     "Park": 18,
@@ -571,6 +578,8 @@ def _stem_is_generic(stem: str, lexicon: Lexicon) -> bool:
         r"(重大|重点|标志性|示范|相关)$", stem
     ):
         return True
+    if len(stem) >= 4 and all(w in lexicon.generic_stems for w in jieba.lcut(stem)):
+        return True  # 新兴优势, 重点特色: generic words only
     return stem in lexicon.generic_stems or bool(
         re.fullmatch(r"[\d一二三四五六七八九十]+[项个家条批]?", stem)
     )
@@ -733,10 +742,19 @@ def _enumerated_items(doc: Doc, index: TokenIndex) -> list[Candidate]:
 
 
 def _short_agency_ok(text: str, start: int, head_start: int, lexicon: Lexicon) -> bool:
-    """A single-character head (局/委/办…) needs a level prefix or a division name before it."""
+    """A single-character head (局/委/办…) needs a level prefix or a division name before it,
+    and must not end a common word (全部, 格局)."""
     name = text[start:head_start]
     if len(name) < 1:
         return False
+    closing = text[head_start - 1 : head_start + 1]
+    before = text[max(0, head_start - 2) : head_start]
+    if (
+        name[-1] not in lexicon.level_prefixes
+        and closing in _word_tags()
+        and before not in _word_tags()
+    ):
+        return False  # …园区全部 (but 财政局: 政 belongs to 财政)
     if name[0] in lexicon.level_prefixes and len(name) >= 2:
         return True
     if re.match(

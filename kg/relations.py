@@ -93,7 +93,9 @@ def extract_relations(document: Document, mentions: list[Mention]) -> list[Relat
         relations += _issued(document, group)
         relations += _participation(document, group, home)
     relations += _name_containment(document, all_mentions)
-    relations += _hierarchy(document, mentions)
+    # Divisions written inside agency names still place each other (萍乡市安源区政府).
+    divisions = [m for m in all_mentions if m.rule == "agency-division"]
+    relations += _hierarchy(document, sorted([*mentions, *divisions], key=lambda m: m.start))
     relations += _tasks(document, mentions, home)
     return relations
 
@@ -144,6 +146,8 @@ def _people(
         for title in titles:
             title_text = title.group()
             absolute = clause_start + title.start()
+            if any(m.start <= absolute and absolute + len(title_text) <= m.end for m in orgs):
+                continue  # 省长 inside 省长株潭一体化发展事务中心 is no post
             body = _body_of_title(title_text, absolute, orgs, all_mentions)
             if body is None:
                 continue
@@ -302,9 +306,8 @@ def _agreements(document: Document, group: list[Mention]) -> list[RelationCandid
     out = []
     for agreement in (m for m in group if m.type == "Agreement"):
         clause_start = max(text.rfind(c, 0, agreement.start) for c in "。;；,，\n") + 1
-        sign = None
-        for sign in _SIGN.finditer(text, clause_start, agreement.start):
-            pass
+        signs = list(_SIGN.finditer(text, clause_start, agreement.start))
+        sign = signs[-1] if signs else None
         if sign is None:
             continue
         parties = [
@@ -412,13 +415,22 @@ def _participation(
     for target in (m for m in group if m.type == "Organization"):
         before = text[max(0, target.start - 6) : target.start]
         if re.search(r"加入$", before):
+            clause_start = _clause_start(
+                text, target.start, document.sentence_at(target.start).start
+            )
             members = [
                 m
                 for m in group
                 if m.type in ("Park", "Agency", "Organization", "City", "County")
+                and clause_start <= m.start
                 and m.end <= target.start - 2
             ]
-            for member in members[:1]:
+            # The joiners are the clause's first name and the names listed with it (A、B等).
+            joined = members[:1]
+            for member in members[1:]:
+                if _in_list_with(text, joined[-1], member):
+                    joined.append(member)
+            for member in joined:
                 out.append(
                     _rel(
                         document,
@@ -457,7 +469,8 @@ def _name_containment(document: Document, mentions: list[Mention]) -> list[Relat
         # A province-wide brand (湖南健康产业园) says nothing about where the park is.
         inners = [m for m in inners if m.type != "Province"]
         if outer.type == "Park":
-            starting = [m for m in inners if m.start == outer.start]
+            # 长株潭… parks: a multi-city brand, not the park's parent.
+            starting = [m for m in inners if m.start == outer.start and m.type != "Region"]
             for inner in sorted(starting, key=lambda m: rank.get(m.type, 9))[:1]:
                 out.append(_rel(document, outer, "partOf", inner, "name-prefix"))
             for inner in inners:
@@ -470,7 +483,7 @@ def _name_containment(document: Document, mentions: list[Mention]) -> list[Relat
     # A list continuation: "X经开区A产业园、B产业园" → B partOf X经开区 as well.
     text = document.text
     parks = [m for m in mentions if m.type == "Park" and not m.rule.startswith("name-prefix")]
-    for prev, cur in zip(parks, parks[1:]):
+    for prev, cur in zip(parks, parks[1:], strict=False):
         if text[prev.end : cur.start] == "、":
             parents = [
                 r.object

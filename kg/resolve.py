@@ -107,6 +107,13 @@ def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
 
     for mention in nested:
         target = entity_key(mention.type, mention.canonical)
+        if mention.type == "City" and mention.code:
+            # A city named only inside other names (深圳 in 深圳科技园, 深圳力合科创) is still a
+            # place the document speaks of.
+            labels.setdefault(target, (mention.type, mention.canonical))
+            codes[target] = mention.code
+            surfaces[target].add(mention.text)
+            counts[target][mention.doc_id] += 1
         if target in labels:
             mention_links.append((mention, target))
     entities = []
