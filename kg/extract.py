@@ -363,7 +363,7 @@ def _name_prefixes(document: Document, mentions: list[Mention]) -> list[Mention]
                             code=division.code,
                         )
                     )
-            if outer.type == "Park" and start == outer.start:
+            if start == outer.start:  # a park a park or project is named after
                 for head in park_heads:
                     cut = piece.find(head)
                     if cut > 0 and cut + len(head) < len(piece) - 1:

@@ -61,6 +61,9 @@ class Gazetteer:
     def cities(self) -> Iterator[Division]:
         return (d for d in self._by_code.values() if d.level == "city")
 
+    def provinces(self) -> Iterator[Division]:
+        return (d for d in self._by_code.values() if d.level == "province")
+
     def names(self) -> Iterator[tuple[str, Division]]:
         for form, divisions in sorted(self._by_form.items()):
             for division in divisions:

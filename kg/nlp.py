@@ -779,7 +779,13 @@ def czt_select(doc: Doc) -> Doc:
     candidates = _candidates(doc)
     taken = [False] * (len(doc.text) + 1)
     chosen: list[Candidate] = []
-    for cand in sorted(candidates, key=lambda c: (-c.length, -c.priority, c.start, c.type)):
+
+    # Items of a responsibility list come first: the list's own split (雨湖区、湘潭经开区 written
+    # as 雨湖区湘潭经开区) beats a longer name read across two of its items.
+    def order(c: Candidate) -> tuple:
+        return (c.rule != "unit-list", -c.length, -c.priority, c.start, c.type)
+
+    for cand in sorted(candidates, key=order):
         if cand.length <= 0 or any(taken[cand.start : cand.end]):
             continue
         for offset in range(cand.start, cand.end):

@@ -9,6 +9,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
 
+from kg.gazetteer import load_gazetteer
+from kg.lexicon import load_lexicon
 from kg.model import (
     SYMMETRIC_PREDICATES,
     Document,
@@ -180,16 +182,76 @@ def _resolve_relations(
     )
 
 
+def park_variants(names: Iterable[str]) -> dict[str, str]:
+    """湘江新区 → 湖南湘江新区: a park written with and without its province's name."""
+    known = set(names)
+    provinces = sorted(
+        {form for d in load_gazetteer().provinces() for form in (d.name, d.short) if form},
+        key=len,
+        reverse=True,
+    )
+    variants = {}
+    for name in sorted(known):
+        for prefix in provinces:
+            rest = name[len(prefix) :]
+            if name.startswith(prefix) and len(rest) >= 4 and rest in known:
+                variants[rest] = name
+                break
+    return variants
+
+
+def container_short_forms(names_by_document: Iterable[set[str]]) -> dict[str, str]:
+    """九华片区首开区 → 湘江新区九华片区首开区, 绿色化工产业园 → 湘乡绿色化工产业园: a name
+    written once with the place or park that contains it and once without, in one document.
+    Ambiguous short forms (two containers) are left alone."""
+    gazetteer = load_gazetteer()
+    park_heads = tuple(load_lexicon().suffixes["Park"])
+    longer: dict[str, set[str]] = defaultdict(set)
+    for names in names_by_document:
+        for long in names:
+            for short in names:
+                prefix = long[: len(long) - len(short)]
+                if (
+                    len(short) >= 4
+                    and long != short
+                    and long.endswith(short)
+                    and (gazetteer.lookup(prefix) or prefix.endswith(park_heads))
+                ):
+                    longer[short].add(long)
+    return {short: next(iter(longs)) for short, longs in longer.items() if len(longs) == 1}
+
+
 def _merge_plan_spellings(extractions: list[DocumentExtraction]) -> list[DocumentExtraction]:
-    names = [m.canonical for e in extractions for m in e.mentions if m.type == "Plan"]
-    variants = plan_variants(names)
-    if not variants:
+    """One spelling per plan (year ranges, left-out characters) and per park (province prefix,
+    short form without its container)."""
+    names: dict[str, list[str]] = defaultdict(list)
+    per_document: dict[str, list[set[str]]] = defaultdict(list)
+    for e in extractions:
+        for m in e.mentions:
+            names[m.type].append(m.canonical)
+        for type_name in ("Park", "Project"):
+            per_document[type_name].append(
+                {
+                    m.canonical
+                    for m in e.mentions
+                    if m.type == type_name and not m.rule.startswith("name-prefix")
+                }
+            )
+    parks = park_variants(names["Park"])
+    parks |= {k: parks.get(v, v) for k, v in container_short_forms(per_document["Park"]).items()}
+    variants = {
+        "Plan": (plan_variants(names["Plan"]), "plan-spelling"),
+        "Park": (parks, "park-variant"),
+        "Project": (container_short_forms(per_document["Project"]), "short-form-in-container"),
+    }
+    if not any(found for found, _ in variants.values()):
         return extractions
 
     def fix(mention: Mention) -> Mention:
-        if mention.type == "Plan" and mention.canonical in variants:
+        found, rule = variants.get(mention.type, ({}, ""))
+        if mention.canonical in found:
             return replace(
-                mention, canonical=variants[mention.canonical], rule=mention.rule + "|plan-spelling"
+                mention, canonical=found[mention.canonical], rule=f"{mention.rule}|{rule}"
             )
         return mention
 

@@ -76,15 +76,18 @@ def seed_report(seed_kg: Path):
 
 def test_entity_quality_floors(seed_report) -> None:
     # Floors a regression would break (measured: see README, "Quality").
-    assert seed_report.micro(CORE_TYPES).f1 >= 0.72
-    assert seed_report.micro().f1 >= 0.66
-    for type_name in ("City", "Agency", "Person"):
+    # Measured 0.928 core, 0.901 all; the floors leave room for small trade-offs only.
+    assert seed_report.micro(CORE_TYPES).f1 >= 0.90
+    assert seed_report.micro().f1 >= 0.87
+    for type_name in CORE_TYPES:
         assert seed_report.entities[type_name].f1 >= 0.80, type_name
+    # Only the by-design expansions of 长株潭三市X into the three cities' bodies may split.
+    assert len(seed_report.splits) <= 2, seed_report.splits
 
 
 def test_task_responsibility_quality(seed_report) -> None:
-    assert seed_report.tasks.f1 >= 0.90
+    assert seed_report.tasks.f1 >= 0.95
 
 
 def test_relation_quality_floor(seed_report) -> None:
-    assert seed_report.relations_micro().f1 >= 0.45
+    assert seed_report.relations_micro().f1 >= 0.73
