@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jieba
 from spacy.language import Language
@@ -120,16 +121,21 @@ def canonical_park(surface: str) -> str:
     return name
 
 
-def decompose_cities(stem: str) -> tuple[Division, ...]:
-    """Cities abbreviated by one character each, within one province (长株潭 → 长沙, 株洲, 湘潭)."""
-    gazetteer = load_gazetteer()
-    if not 2 <= len(stem) <= 5:
-        return ()
+@lru_cache(maxsize=1)
+def _cities_by_province() -> dict[str, list[Division]]:
     by_province: dict[str, list[Division]] = {}
-    for division in gazetteer.cities():
+    for division in load_gazetteer().cities():
         if division.parent_code:
             by_province.setdefault(division.parent_code, []).append(division)
-    for cities in by_province.values():
+    return by_province
+
+
+@lru_cache(maxsize=4096)
+def decompose_cities(stem: str) -> tuple[Division, ...]:
+    """Cities abbreviated by one character each, within one province (长株潭 → 长沙, 株洲, 湘潭)."""
+    if not 2 <= len(stem) <= 5:
+        return ()
+    for cities in _cities_by_province().values():
         picked = []
         for char in stem:
             hits = [c for c in cities if char in (c.short or c.name)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 # The entity classes of the ontology (local names in ontology/czt.ttl). Stages use these strings
@@ -72,7 +73,10 @@ class Document:
 
     def sentence_at(self, offset: int) -> Sentence:
         """The sentence containing character ``offset`` (the last one if past the end)."""
-        for sentence in self.sentences:
+        i = bisect.bisect_right(self.sentences, offset, key=lambda s: s.start) - 1
+        if 0 <= i < len(self.sentences) and offset < self.sentences[i].end:
+            return self.sentences[i]
+        for sentence in self.sentences:  # between sentences or past the end: as before
             if sentence.start <= offset < sentence.end:
                 return sentence
         return self.sentences[-1]

@@ -88,6 +88,14 @@ class Candidate:
         return self.end - self.start
 
 
+def _text(doc: Doc) -> str:
+    """The document's text, computed once: spaCy's ``Doc.text`` joins every token on each call."""
+    text = doc.user_data.get("czt.text")
+    if text is None:
+        text = doc.user_data["czt.text"] = doc.text
+    return text
+
+
 def _candidates(doc: Doc) -> list[Candidate]:
     return doc.user_data.setdefault("czt.candidates", [])
 
@@ -97,24 +105,30 @@ class TokenIndex:
 
     def __init__(self, doc: Doc):
         self.doc = doc
-        self.token_at: list[int] = [0] * (len(doc.text) + 1)
+        self.length = len(_text(doc))
+        self.token_at: list[int] = [0] * (self.length + 1)
         for token in doc:
             for offset in range(token.idx, token.idx + len(token.text)):
                 self.token_at[offset] = token.i
-        self.token_at[len(doc.text)] = len(doc)
+        self.token_at[len(_text(doc))] = len(doc)
 
     def starts_token(self, offset: int) -> bool:
-        if offset >= len(self.doc.text):
+        if offset >= self.length:
             return True
         return self.doc[self.token_at[offset]].idx == offset
 
     def ends_token(self, offset: int) -> bool:
-        return offset >= len(self.doc.text) or self.starts_token(offset)
+        return offset >= self.length or self.starts_token(offset)
 
 
 @lru_cache(maxsize=1)
 def _word_tags() -> dict[str, str]:
     return jieba.posseg.dt.word_tag_tab
+
+
+@lru_cache(maxsize=1)
+def _long_left_stops() -> tuple[str, ...]:
+    return tuple(stop for stop in load_lexicon().left_stops if len(stop) >= 2)
 
 
 def _is_name_piece(word: str, lexicon: Lexicon) -> bool:
@@ -124,7 +138,7 @@ def _is_name_piece(word: str, lexicon: Lexicon) -> bool:
         return False  # 指在, 指沿: an unknown word ending in a preposition
     if word[0].isdigit() and not _ORDINAL.match(word):
         return False  # 13条, 2024年, 2次: counts and dates end a name on its left
-    if len(word) > 2 and any(word.endswith(stop) for stop in lexicon.left_stops if len(stop) >= 2):
+    if len(word) > 2 and word.endswith(_long_left_stops()):
         return False  # 充分利用, 积极融入: a phrase ending in a verb
     tag = _word_tags().get(word)
     if tag is None or word in lexicon.name_verbs:
@@ -182,7 +196,7 @@ def _all_heads() -> frozenset[str]:
 def _place_connector(doc: Doc, index: TokenIndex, token_i: int, edge: int) -> bool:
     """Whether token ``token_i`` is 至/到/— between two place names inside a route's name."""
     token = doc[token_i]
-    if token.text not in ("至", "到", "—") or token_i == 0 or edge >= len(doc.text):
+    if token.text not in ("至", "到", "—") or token_i == 0 or edge >= len(_text(doc)):
         return False
     after = doc[index.token_at[edge]].text
     before = doc[token_i - 1].text
@@ -206,7 +220,7 @@ def extend_left(
     ``allow_verbs`` lets the verbs that describe works (扩容, 提质, 整治…) into the name, for
     projects, agreements and industries (扩容提质工程, 信用体系建设合作协议).
     """
-    text = doc.text
+    text = _text(doc)
     lexicon = load_lexicon()
     start = head_start
     while start > 0 and head_start - start < max_chars:
@@ -311,9 +325,9 @@ def czt_divisions(doc: Doc) -> Doc:
     matcher = division_matcher()
     index = doc.user_data["czt.index"]
     found = _candidates(doc)
-    for match in matcher.pattern.finditer(doc.text):
+    for match in matcher.pattern.finditer(_text(doc)):
         surface = match.group()
-        if not index.starts_token(match.start()) and not _after_name_boundary(doc.text, match):
+        if not index.starts_token(match.start()) and not _after_name_boundary(_text(doc), match):
             continue
         candidates = matcher.gazetteer.lookup(surface)
         if not candidates:
@@ -335,9 +349,9 @@ def czt_divisions(doc: Doc) -> Doc:
                 code=division.code,
             )
         )
-    for match in re.finditer("我市|本市", doc.text):
+    for match in re.finditer("我市|本市", _text(doc)):
         found.append(Candidate(match.start(), match.end(), "City", "context-home-city", 1))
-    for match in re.finditer("我省|本省", doc.text):
+    for match in re.finditer("我省|本省", _text(doc)):
         found.append(Candidate(match.start(), match.end(), "Province", "context-home-province", 1))
     return doc
 
@@ -385,7 +399,7 @@ def split_units(item: str) -> list[tuple[int, str]]:
 def czt_lists(doc: Doc) -> Doc:
     found = _candidates(doc)
     for pattern in (_UNIT_LIST, _MEMBER_LIST):
-        for match in pattern.finditer(doc.text):
+        for match in pattern.finditer(_text(doc)):
             body_start = match.start(1)
             offset = 0
             for raw in _ITEM_SPLIT.split(match.group(1)):
@@ -412,7 +426,7 @@ def czt_lists(doc: Doc) -> Doc:
                             )
                         )
     # "与A、B、C等公司/企业" names organisations even when their names carry no head noun.
-    for match in _COMPANY_LIST.finditer(doc.text):
+    for match in _COMPANY_LIST.finditer(_text(doc)):
         body_start = match.start(1)
         offset = 0
         for raw in match.group(1).split("、"):
@@ -478,7 +492,7 @@ def _name_after(text: str, start: int, lexicon: Lexicon) -> int | None:
 def czt_persons(doc: Doc) -> Doc:
     lexicon = load_lexicon()
     titles, byline = _person_patterns()
-    text = doc.text
+    text = _text(doc)
     found = _candidates(doc)
     for match in titles.finditer(text):
         length = _name_after(text, match.end(), lexicon)
@@ -554,7 +568,7 @@ _NEEDS_PROPER_PART = {"Organization", "Project", "Park"}
 def _has_proper_part(doc: Doc, index: TokenIndex, start: int, end: int) -> bool:
     """Whether a span names one thing: it holds a place or proper name, an unknown word, a code
     or a quoted part — not only common words (农村学校, 新型基础设施, 跨国公司)."""
-    text = doc.text[start:end]
+    text = _text(doc)[start:end]
     if re.search(r"[“”\"《》A-Za-z0-9]", text):
         return True
     tags = _word_tags()
@@ -589,7 +603,7 @@ def _stem_is_generic(stem: str, lexicon: Lexicon) -> bool:
 def czt_names(doc: Doc) -> Doc:
     lexicon = load_lexicon()
     index: TokenIndex = doc.user_data["czt.index"]
-    text = doc.text
+    text = _text(doc)
     found = _candidates(doc)
     for type_name, pattern in _head_patterns().items():
         real_type = "Agency" if type_name == "Agency_short" else type_name
@@ -672,11 +686,11 @@ _QUANTITY = re.compile(r"^(?:[\d一二三四五六七八九十两多]+[份项个
 def _signed_agreements(doc: Doc, index: TokenIndex) -> list[Candidate]:
     """What is signed is an agreement, whatever its words: 签署跨区域…合作协议, 签订战略合作协议."""
     out = []
-    for match in _SIGNING.finditer(doc.text):
+    for match in _SIGNING.finditer(_text(doc)):
         start, end = match.span(1)
-        if quantity := _QUANTITY.match(doc.text, start):
+        if quantity := _QUANTITY.match(_text(doc), start):
             start = quantity.end()
-        if doc.text[start] == "《" and doc.text[end - 1 : end + 1] != "》":
+        if _text(doc)[start] == "《" and _text(doc)[end - 1 : end + 1] != "》":
             start += 1
         if end - start >= 4:
             out.append(Candidate(start, end, "Agreement", "signed-agreement", 4))
@@ -706,7 +720,7 @@ _ITEM_TAIL = re.compile(r"(?:建设|前期工作|工作)+$|(?<=项目)[一二三
 
 
 def _enumerated_items(doc: Doc, index: TokenIndex) -> list[Candidate]:
-    text = doc.text
+    text = _text(doc)
     out = []
     for match in _LIST_CATEGORY.finditer(text):
         type_name = _CATEGORY_TYPE[match.group(1)]
@@ -777,7 +791,7 @@ def _short_agency_ok(text: str, start: int, head_start: int, lexicon: Lexicon) -
 @Language.component("czt_select", assigns=["doc.spans", "doc.user_data"])
 def czt_select(doc: Doc) -> Doc:
     candidates = _candidates(doc)
-    taken = [False] * (len(doc.text) + 1)
+    taken = [False] * (len(_text(doc)) + 1)
     chosen: list[Candidate] = []
 
     # Items of a responsibility list come first: the list's own split (雨湖区、湘潭经开区 written
