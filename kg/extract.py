@@ -89,7 +89,16 @@ def canonical_agency(surface: str, context: DocumentContext) -> tuple[str, str]:
     rest = name
     rule = "agency-as-written"
     match = division_matcher().pattern.match(name)
-    if match and len(match.group()) < len(name):
+    if (
+        match
+        and len(match.group()) < len(name)
+        and (
+            gazetteer.resolve(match.group()).name == match.group()  # type: ignore[union-attr]
+            or len(name) - match.end() <= 6
+        )
+    ):
+        # A short form opens a body's name (湘潭工信局) but also names things of the place
+        # (韶山灌区工程管理局 is no 韶山市 body): long rests after a short form stay as written.
         place = gazetteer.resolve(match.group())
         rest = name[match.end() :]
         rule = "agency-division-prefix"

@@ -540,6 +540,9 @@ def czt_persons(doc: Doc) -> Doc:
 # czt_names
 
 _WORKS = {"Project", "Agreement", "Plan"}
+# Project heads that name works (扩容提质工程); facility heads (站, 大桥) take no verbs:
+# 地铁列车准备驶入坪塘站 is a sentence, not a name.
+_WORK_HEADS = {"工程", "项目", "改造", "基础设施"}
 _MAX_CHARS = {
     "Agency": 24,
     "Park": 18,
@@ -613,9 +616,8 @@ def czt_names(doc: Doc) -> Doc:
                 continue
             if type_name == "Agency_short" and not index.ends_token(head_end):
                 continue
-            start = extend_left(
-                doc, index, head_start, _MAX_CHARS[real_type], allow_verbs=real_type in _WORKS
-            )
+            works = real_type in _WORKS and (real_type != "Project" or match.group() in _WORK_HEADS)
+            start = extend_left(doc, index, head_start, _MAX_CHARS[real_type], allow_verbs=works)
             stem = text[start:head_start]
             head = match.group()
             if type_name == "Agency_short":
