@@ -91,7 +91,7 @@ def extract_relations(document: Document, mentions: list[Mention]) -> list[Relat
         relations += _cooperation(document, group, home)
         relations += _agreements(document, group)
         relations += _issued(document, group)
-        relations += _participation(document, group, home)
+        relations += _participation(document, group, home, mentions)
     relations += _name_containment(document, all_mentions)
     # Divisions written inside agency names still place each other (萍乡市安源区政府).
     divisions = [m for m in all_mentions if m.rule == "agency-division"]
@@ -366,23 +366,70 @@ def _clause_start(text: str, at: int, floor: int) -> int:
     return max([floor, *[m + 1 for m in marks if m >= 0]])
 
 
+def _subject_before(
+    document: Document, group: list[Mention], verb_at: int, *, openers: bool = True
+) -> Mention | None:
+    """Who does what the verb at ``verb_at`` says: the first name of its clause, else a name
+    opening an earlier clause of the sentence (湘潭市以…编制…,正在部署推动…); never a partner
+    introduced by 与/同/和."""
+    text = document.text
+    sentence_start = document.sentence_at(verb_at).start
+    clause_start = _clause_start(text, verb_at, sentence_start)
+
+    def usable(m: Mention) -> bool:
+        return (
+            m.type in ORG_TYPES
+            and m.end <= verb_at
+            and not re.search(r"[与同和及跟对]$", text[max(0, m.start - 1) : m.start])
+        )
+
+    in_clause = [m for m in group if usable(m) and clause_start <= m.start]
+    if in_clause:
+        return in_clause[0]
+    if not openers:
+        return None
+    opening = [
+        m
+        for m in group
+        if usable(m)
+        and sentence_start <= m.start < clause_start
+        and (m.start == sentence_start or text[m.start - 1] in "，,：:")
+        and m.type in ("City", "County", "Agency", "Park", "Organization")
+    ]
+    return opening[-1] if opening else None
+
+
+def _paragraph_topic(document: Document, mentions: list[Mention], at: int) -> Mention | None:
+    """The first city or county a paragraph names: what its sentences are about."""
+    text = document.text
+    start = text.rfind("\n", 0, at) + 1
+    # Only a paragraph that opens with its place is about it (长沙市副市长彭涛介绍,长沙将…).
+    places = [m for m in mentions if start == m.start < at and m.type in ("City", "County")]
+    if not places and start > 0:
+        # A short heading line above the paragraph (株洲——发挥“厂所结合”优势…) names it.
+        heading_start = text.rfind("\n", 0, start - 1) + 1
+        if start - heading_start <= 40:
+            places = [
+                m for m in mentions if heading_start == m.start and m.type in ("City", "County")
+            ]
+    return places[0] if places else None
+
+
 def _participation(
-    document: Document, group: list[Mention], home: Mention | None
+    document: Document, group: list[Mention], home: Mention | None, mentions: list[Mention]
 ) -> list[RelationCandidate]:
     text = document.text
     out = []
     subject_of: dict[Mention, Mention] = {}
-    previous: Mention | None = None
     for target in (m for m in group if m.type in ("Event", "Organization", "Project", "Plan")):
-        # The next items of a list share the first one's subject: 推进A建设、B建设、C建设.
-        listed = previous is not None and _in_list_with(text, previous, target)
-        previous = target
-        if listed and previous in subject_of:
-            pass
-        window_start = max(document.sentence_at(target.start).start, target.start - 12)
+        sentence_start = document.sentence_at(target.start).start
+        window_start = max(sentence_start, target.start - 12)
         window = text[window_start : target.start]
         join = [
-            m for m in _JOIN.finditer(window) if not _names_before(window, m, group, window_start)
+            m
+            for m in _JOIN.finditer(window)
+            if not _names_before(window, m, group, window_start)
+            and (m.group() != "利用" or target.type == "Event")  # 利用…洽谈周等平台
         ]
         subject: Mention | None = None
         predicate = "participatesIn"
@@ -390,22 +437,16 @@ def _participation(
             if re.search(r"组建|加入", window) and target.type == "Organization":
                 predicate = "memberOf"
             verb_at = window_start + join[-1].start()
-            clause_start = _clause_start(text, verb_at, document.sentence_at(target.start).start)
-            # The subject is the clause's topic, never a partner introduced by 与/同/和.
-            subjects = [
-                m
-                for m in group
-                if m.type in ORG_TYPES
-                and clause_start <= m.start
-                and m.end <= verb_at
-                and not re.search(r"[与同和及跟]$", text[max(0, m.start - 1) : m.start])
-            ]
-            # Projects need their builder named in the clause; plans and events a plan's own
-            # city may take part in (我市 as the implicit subject of a work plan).
-            subject = (
-                subjects[0] if subjects else (home if target.type in ("Plan", "Event") else None)
-            )
+            subject = _subject_before(document, group, verb_at, openers=target.type == "Project")
+            if subject is None and (
+                target.type == "Project" or re.search(r"参与|参加|组建|搭建", join[-1].group())
+            ):
+                # 积极参与组建…联盟 with no subject in the sentence: the paragraph's place.
+                subject = _paragraph_topic(document, mentions, target.start)
+            if subject is None and target.type in ("Plan", "Event"):
+                subject = home  # 我市, the implicit subject of a city's work plan
         else:
+            # The next items of a list share the first one's subject: 推进A建设、B建设、C建设.
             earlier = [t for t in subject_of if _in_list_with(text, t, target)]
             if earlier:
                 subject = subject_of[earlier[-1]]
