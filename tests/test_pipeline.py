@@ -40,7 +40,11 @@ def test_pinyin_removed_real_parentheses_kept(raw: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("長株潭一體化發展", "长株潭一体化发展"), ("湘鄉經開區", "湘乡经开区"), ("（一期）", "(一期)")],
+    [
+        ("長株潭一體化發展", "长株潭一体化发展"),
+        ("湘鄉經開區", "湘乡经开区"),
+        ("（一期）", "(一期)"),
+    ],
 )
 def test_simplified_and_normalised(raw: str, expected: str) -> None:
     assert clean_text(raw) == expected or to_simplified(raw) == expected
@@ -77,7 +81,9 @@ def test_sidebar_never_reaches_the_graph(seed_kg: Path) -> None:
         ("004", "湘潭市区域共进行动 “点面互动 区际互融”工作方案", "2024-06-11", "湘潭县人民政府"),
     ],
 )
-def test_seed_metadata(key: str, title: str | None, date: str | None, publisher: str | None) -> None:
+def test_seed_metadata(
+    key: str, title: str | None, date: str | None, publisher: str | None
+) -> None:
     document = read_document(SEED[key])
     assert document.id == SEED[key].stem
     if title is not None:
@@ -204,7 +210,7 @@ def test_cli_help_lists_commands_and_every_command_has_help() -> None:
 
     main = parser()
     sub = next(a for a in main._actions if a.__class__.__name__ == "_SubParsersAction")
-    for name in ("build", "entity", "eval", "query", "serve", "collab", "path", "suggest"):
+    for name in ("build", "entity", "eval", "query", "serve", "collab", "path", "suggest", "map"):
         assert name in sub.choices, name
     for action in sub._choices_actions:
         assert action.help, f"command {action.dest} has no help text"
@@ -213,7 +219,10 @@ def test_cli_help_lists_commands_and_every_command_has_help() -> None:
 def test_build_over_empty_folder_is_a_clear_error(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "build_graph.py", "--corpus", str(tmp_path), "--out", str(tmp_path / "o")],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1].startswith("Error:")
