@@ -160,6 +160,4 @@ def run_serve_command(args: argparse.Namespace) -> int:
     """``kg serve``: run the endpoint until Ctrl+C."""
     from kg.serve import serve
 
-    return serve(
-        args.graph, args.host, args.port, timeout=args.timeout, max_rows=args.max_rows
-    )
+    return serve(args.graph, args.host, args.port, timeout=args.timeout, max_rows=args.max_rows)

@@ -36,10 +36,24 @@ QUERY_FORMS = frozenset({"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"})
 XSD = "http://www.w3.org/2001/XMLSchema#"
 _NUMERIC_TYPES = frozenset(
     XSD + name
-    for name in (
-        "integer decimal double float int long short byte nonNegativeInteger positiveInteger "
-        "negativeInteger nonPositiveInteger unsignedInt unsignedLong unsignedShort unsignedByte"
-    ).split()
+    for name in [
+        "integer",
+        "decimal",
+        "double",
+        "float",
+        "int",
+        "long",
+        "short",
+        "byte",
+        "nonNegativeInteger",
+        "positiveInteger",
+        "negativeInteger",
+        "nonPositiveInteger",
+        "unsignedInt",
+        "unsignedLong",
+        "unsignedShort",
+        "unsignedByte",
+    ]
 )
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
@@ -163,7 +177,11 @@ def query_form(text: str) -> str | None:
 
 
 def used_prefixes(text: str) -> set[str]:
-    return {token.prefix for token in tokenize(text) if token.kind == "pname" and token.prefix is not None}
+    return {
+        token.prefix
+        for token in tokenize(text)
+        if token.kind == "pname" and token.prefix is not None
+    }
 
 
 def with_prefixes(text: str) -> tuple[str, int]:
@@ -221,6 +239,7 @@ class GalleryQuery:
     params: tuple[Param, ...]
     text: str
     path: Path | None = None
+    description_zh: str = ""
 
     def param(self, name: str) -> Param:
         for param in self.params:
@@ -236,10 +255,7 @@ class GalleryQuery:
         values = dict(values or {})
         for name in values:
             self.param(name)  # unknown names raise, listing the valid ones
-        terms = {
-            p.name: p.to_term(values[p.name] if p.name in values else p.default)
-            for p in self.params
-        }
+        terms = {p.name: p.to_term(values.get(p.name, p.default)) for p in self.params}
         return substitute(self.text, terms)
 
     def as_json(self) -> dict[str, Any]:
@@ -248,6 +264,7 @@ class GalleryQuery:
             "title_zh": self.title_zh,
             "title_en": self.title_en,
             "description": self.description,
+            "description_zh": self.description_zh,
             "params": [
                 {"name": p.name, "type": p.type, "default": p.default, "description": p.description}
                 for p in self.params
@@ -286,6 +303,7 @@ def parse_query_text(text: str, name: str = "query", path: Path | None = None) -
         title_zh=header.get("title-zh", ""),
         title_en=header.get("title-en", ""),
         description=header.get("description", ""),
+        description_zh=header.get("description-zh", ""),
         params=tuple(params),
         text=text,
         path=path,
@@ -396,7 +414,9 @@ def sparql_term(kind: str, value: str, name: str = "value") -> str:
                 raise ValueError(f"not an entity class; valid: {', '.join(ENTITY_TYPES)}")
             return str(ox.NamedNode(str(term(value))))
     except ValueError as exc:
-        raise UnknownParameterError(f"bad value {value!r} for {kind} parameter {name!r}: {exc}")
+        raise UnknownParameterError(
+            f"bad value {value!r} for {kind} parameter {name!r}: {exc}"
+        ) from None
     raise GalleryError(f"unknown parameter type {kind!r}")
 
 
@@ -437,7 +457,11 @@ class QueryResult:
     def dicts(self) -> list[dict[str, str]]:
         """Rows as ``{variable: value}`` with the plain value (IRI or lexical form) of each term."""
         return [
-            {var: term_value(t) for var, t in zip(self.variables, row) if t is not None}
+            {
+                var: term_value(t)
+                for var, t in zip(self.variables, row, strict=True)
+                if t is not None
+            }
             for row in self.rows
         ]
 
@@ -746,9 +770,9 @@ def run_gallery(
 
 def name_suggestions(name: str, graph: str | Path = DEFAULT_GRAPH, limit: int = 5) -> list[str]:
     """Labels close to ``name`` (for 'no entity named …' hints after an empty answer)."""
-    labels = run_query(
-        "SELECT DISTINCT ?l WHERE { ?e rdfs:label|skos:altLabel ?l }", graph
-    ).column("l")
+    labels = run_query("SELECT DISTINCT ?l WHERE { ?e rdfs:label|skos:altLabel ?l }", graph).column(
+        "l"
+    )
     names = sorted({label for label in labels if label})
     if name in names:
         return []

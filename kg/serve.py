@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
 import sys
@@ -173,10 +174,9 @@ class Endpoint:
                 outcome = (False, exc)
             finally:
                 self._slots.release()  # only when the engine is really done
-            try:
+            # RuntimeError: the loop closed (server stopped) while the query ran.
+            with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(deliver, outcome)
-            except RuntimeError:  # the loop closed (server stopped) while the query ran
-                pass
 
         # A daemon thread rather than the default executor: a runaway query keeps its thread,
         # and a daemon never stops the server from shutting down.
@@ -240,7 +240,9 @@ def create_app(
             if "update" in params:
                 raise _HTTPError(403, "SPARQL UPDATE is not allowed: this endpoint is read-only")
             if params.get("default-graph-uri") or params.get("named-graph-uri"):
-                raise _HTTPError(400, "default-graph-uri/named-graph-uri: the endpoint has one graph")
+                raise _HTTPError(
+                    400, "default-graph-uri/named-graph-uri: the endpoint has one graph"
+                )
             text = params.get("query")
             if not text or not text.strip():
                 raise _HTTPError(400, "missing query: pass ?query=… or POST a query")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from sample_kg import SAMPLE_TTL, kg_cli_wired, sample_turtle
+from sample_kg import SAMPLE_TTL, sample_turtle
 
 from kg import query as q
 from kg.cli_query import add_query_parser, add_serve_parser
@@ -59,7 +59,8 @@ def test_gallery_has_at_least_twelve_documented_questions() -> None:
     assert len(queries) >= 12
     for query in queries.values():
         assert query.title_zh and query.title_en and query.description, query.name
-        assert any("\u4e00" <= ch <= "\u9fff" for ch in query.title_zh), query.name
+        for chinese in (query.title_zh, query.description_zh):
+            assert any("\u4e00" <= ch <= "\u9fff" for ch in chinese), query.name
         assert q.placeholder_names(query.text) == {p.name for p in query.params}, query.name
         for param in query.params:
             assert param.type in q.PARAM_TYPES and param.description, (query.name, param)
@@ -109,10 +110,12 @@ def test_city_cooperation_with_evidence() -> None:
 
 
 def test_park_partners() -> None:
-    assert pick(rows("park-partners"), "partnerLabel", "type", "weight") == [
-        ("深圳科技园", str(q.term("Park")), "1"),
-        ("湘江新区", str(q.term("Park")), "1"),
+    sentence = "湘潭经开区与湘江新区、深圳科技园开展园区合作共建。"
+    assert pick(rows("park-partners"), "partnerLabel", "type", "weight", "sentence", "date") == [
+        ("深圳科技园", str(q.term("Park")), "1", sentence, "2024-06-11"),
+        ("湘江新区", str(q.term("Park")), "1", sentence, "2024-06-11"),
     ]
+    assert {row["doc"] for row in rows("park-partners")} == {"https://w3id.org/czt-kg/doc/plan_xt"}
     assert pick(rows("park-partners", park="湖南湘江新区"), "partnerLabel") == [("湘潭经开区",)]
 
 
@@ -131,6 +134,11 @@ def test_agreements_and_parties() -> None:
 def test_person_posts() -> None:
     member, leads = str(q.term("memberOf")), str(q.term("leads"))
     assert pick(rows("person-posts"), "orgLabel", "relation", "role") == [
+        ("湘乡市人民政府", leads, "市长"),
+        ("湘乡市人民政府", member, "市长"),
+        ("湘乡市委", member, "副书记"),
+    ]
+    assert pick(rows("person-posts", person="吴小月"), "orgLabel", "relation", "role") == [
         ("湖南省发展和改革委员会", member, "党组成员"),
         ("省长株潭一体化发展事务中心", leads, None),
         ("省长株潭一体化发展事务中心", member, "主任"),
@@ -175,19 +183,19 @@ def test_city_subdivisions() -> None:
 
 
 def test_cross_city_projects() -> None:
-    assert pick(rows("cross-city-projects"), "projectLabel", "cityLabel", "cities") == [
-        ("昭云大道—株洲云峰大道", "株洲市", "2"),
-        ("昭云大道—株洲云峰大道", "湘潭市", "2"),
-        ("融城干道", "湘潭市", "2"),
-        ("融城干道", "长沙市", "2"),
+    assert pick(rows("cross-city-projects"), "projectLabel", "places", "placeLabels") == [
+        ("昭云大道—株洲云峰大道", "2", "株洲市、湘潭市"),
+        ("融城干道", "2", "湘潭市、长沙市"),
     ]
-    assert rows("cross-city-projects", min_cities="3") == []
+    assert rows("cross-city-projects", min_places="3") == []
 
 
 def test_suggested_links() -> None:
-    assert pick(rows("suggested-links"), "aLabel", "bLabel", "score", "sharedPartner") == [
-        ("深圳科技园", "湘江新区", "1.44", "湘潭经开区"),
-        ("株洲市", "湘潭市", "0.91", "长沙市"),
+    assert pick(
+        rows("suggested-links"), "aLabel", "bLabel", "score", "sharedPartners", "reason"
+    ) == [
+        ("深圳科技园", "湘江新区", "1.44", "1", "二者都与湘潭经开区合作"),
+        ("株洲市", "湘潭市", "0.91", "1", "二者都与长沙市合作"),
     ]
     assert len(rows("suggested-links", limit="1")) == 1
 
@@ -207,9 +215,7 @@ def test_entity_profile() -> None:
         rows("entity-profile"), "label", "alias", "documents", "statements", "evidence"
     ) == [("湘潭经开区", "湘潭经济技术开发区", "1", "3", "2")]
     city = rows("entity-profile", entity="湘潭")
-    assert pick(city, "label", "alias", "documents", "statements") == [
-        ("湘潭市", "湘潭", "3", "8")
-    ]
+    assert pick(city, "label", "alias", "documents", "statements") == [("湘潭市", "湘潭", "3", "8")]
 
 
 def test_publisher_documents() -> None:
@@ -248,7 +254,7 @@ def test_parameters_cannot_inject_query_text() -> None:
     with pytest.raises(q.UnknownParameterError, match="integer"):
         q.gallery_query("pagerank-ranking").render({"limit": "10 } DELETE WHERE { ?s ?p ?o"})
     with pytest.raises(q.UnknownParameterError, match="date"):
-        q.gallery_query("timeline").render({"since": "2024-01-01\"^^xsd:date) || true || (\""})
+        q.gallery_query("timeline").render({"since": '2024-01-01"^^xsd:date) || true || ("'})
     with pytest.raises(q.UnknownParameterError, match="Agency"):
         q.gallery_query("pagerank-ranking").render({"type": "owl:Thing"})
 
@@ -259,7 +265,9 @@ def test_placeholders_in_strings_and_comments_stay() -> None:
 
 
 def test_unknown_parameter_lists_the_valid_ones() -> None:
-    with pytest.raises(q.UnknownParameterError, match=r"no parameter 'cty'.*valid parameters: city"):
+    with pytest.raises(
+        q.UnknownParameterError, match=r"no parameter 'cty'.*valid parameters: city"
+    ):
         q.run_gallery("city-subdivisions", {"cty": "湘潭市"}, SAMPLE)
 
 
@@ -311,7 +319,10 @@ def test_missing_graph_names_the_file_and_the_build(tmp_path: Path) -> None:
 
 def test_updates_are_refused() -> None:
     before = q.triple_count(SAMPLE)
-    for update in ("INSERT DATA { <a:a> <a:b> <a:c> }", "PREFIX x: <a:>\nDELETE WHERE { ?s ?p ?o }"):
+    for update in (
+        "INSERT DATA { <a:a> <a:b> <a:c> }",
+        "PREFIX x: <a:>\nDELETE WHERE { ?s ?p ?o }",
+    ):
         with pytest.raises(q.ReadOnlyError, match="read-only"):
             q.run_query(update, SAMPLE)
     assert q.triple_count(SAMPLE) == before
@@ -455,7 +466,9 @@ def test_cli_inline_file_and_formats(tmp_path: Path, capsys: pytest.CaptureFixtu
     )
     assert run_cli("query", "-g", SAMPLE, "--file", str(rq), "--format", "csv") == 0
     assert capsys.readouterr().out.splitlines() == ["l", "湘乡市", "湘潭县", "湘潭经开区", "韶山市"]
-    assert run_cli("query", "-g", SAMPLE, "-f", str(rq), "-p", "city=湘潭县", "--format", "tsv") == 0
+    assert (
+        run_cli("query", "-g", SAMPLE, "-f", str(rq), "-p", "city=湘潭县", "--format", "tsv") == 0
+    )
     assert capsys.readouterr().out.splitlines() == ["?l", '"天易经开区"@zh']
     construct = "CONSTRUCT { ?s a czt:Task } WHERE { ?s a czt:Task }"
     assert run_cli("query", "-g", SAMPLE, construct) == 0
@@ -492,7 +505,6 @@ def test_cli_errors_are_kg_errors() -> None:
         run_cli("query", "-g", "no/such/kg.ttl", "ASK {}")
 
 
-@pytest.mark.skipif(not kg_cli_wired("query"), reason="python -m kg query does not run yet")
 def test_python_m_kg_query() -> None:
     def kg(*argv: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -510,3 +522,9 @@ def test_python_m_kg_query() -> None:
     assert bad.returncode == 2 and "line 1" in bad.stderr
     empty = kg("SELECT ?s WHERE { ?s a czt:Region }")
     assert empty.returncode == 0 and "No results" in empty.stderr
+    unknown = kg("--name", "unit-task")
+    assert unknown.returncode == 2 and "did you mean 'unit-tasks'" in unknown.stderr
+    assert "valid names: agreements, " in unknown.stderr
+    prefix = kg("SELECT * WHERE { ?s foaf:name ?o }")
+    assert prefix.returncode == 2 and "unknown prefix foaf:" in prefix.stderr
+    assert "czt:, dcterms:" in prefix.stderr

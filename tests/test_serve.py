@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 import pytest
-from sample_kg import ROOT, SAMPLE_TTL, kg_cli_wired
+from sample_kg import ROOT, SAMPLE_TTL
 from SPARQLWrapper import CSV, JSON, POST, TSV, TURTLE, XML, SPARQLWrapper
 
 from kg import query as q
 from kg import serve as s
+from kg.cli import main
 
 SAMPLE = str(SAMPLE_TTL)
 START_TIMEOUT = 30.0  # seconds to wait for the server to answer
@@ -34,11 +36,11 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _wait_until_up(base: str, alive: callable) -> None:  # type: ignore[valid-type]
+def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
-        if not alive():
-            raise RuntimeError("the server stopped while starting")
+        if process.poll() is not None:
+            raise RuntimeError(f"the server stopped while starting (exit {process.returncode})")
         try:
             with urllib.request.urlopen(base + "/info", timeout=2) as response:
                 if response.status == 200:
@@ -48,49 +50,46 @@ def _wait_until_up(base: str, alive: callable) -> None:  # type: ignore[valid-ty
     raise RuntimeError(f"the server did not answer within {START_TIMEOUT:g} s")
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    """Base URL of ``kg serve`` on a free loopback port: ``python -m kg serve`` in a subprocess
-    when the CLI has the subcommand, else uvicorn in a thread. Always stopped afterwards."""
+@contextlib.contextmanager
+def _serving(graph: Path) -> Iterator[str]:
+    """``python -m kg serve --graph GRAPH`` on a free loopback port; its base URL while it runs."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    if kg_cli_wired("serve"):
-        with tempfile.TemporaryFile() as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "kg", "serve", "--graph", SAMPLE, "--port", str(port)],
-                cwd=ROOT,
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-            )
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kg", "serve", "--graph", str(graph), "--port", str(port)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        try:
             try:
-                try:
-                    _wait_until_up(base, lambda: process.poll() is None)
-                except RuntimeError as exc:
-                    log.seek(0)
-                    pytest.fail(f"{exc}: {log.read().decode('utf-8', 'replace')[-2000:]}")
-                yield base
-            finally:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=10)
-        return
-    import uvicorn
+                _wait_until_up(base, process)
+            except RuntimeError as exc:
+                log.seek(0)
+                pytest.fail(f"{exc}: {log.read().decode('utf-8', 'replace')[-2000:]}")
+            yield base
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
 
-    config = uvicorn.Config(
-        s.create_app(SAMPLE), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-    )
-    uvicorn_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uvicorn_server.run, name="test-uvicorn", daemon=True)
-    thread.start()
-    try:
-        _wait_until_up(base, thread.is_alive)
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """``kg serve`` over the hand-made sample graph."""
+    with _serving(SAMPLE_TTL) as base:
         yield base
-    finally:
-        uvicorn_server.should_exit = True
-        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def seed_server(seed_kg: Path) -> Iterator[str]:
+    """``kg serve`` over the graph built from the seed corpus."""
+    with _serving(seed_kg) as base:
+        yield base
 
 
 def _client(base: str, query: str, fmt: str = JSON) -> SPARQLWrapper:
@@ -101,19 +100,6 @@ def _client(base: str, query: str, fmt: str = JSON) -> SPARQLWrapper:
     return client
 
 
-def _term(binding: dict[str, str]) -> q.Term:
-    """A SPARQL JSON results binding as a pyoxigraph term."""
-    if binding["type"] == "uri":
-        return ox.NamedNode(binding["value"])
-    if binding["type"] == "bnode":
-        return ox.BlankNode(binding["value"])
-    if "xml:lang" in binding:
-        return ox.Literal(binding["value"], language=binding["xml:lang"])
-    if "datatype" in binding:
-        return ox.Literal(binding["value"], datatype=ox.NamedNode(binding["datatype"]))
-    return ox.Literal(binding["value"])
-
-
 def _count(base: str) -> int:
     data = _client(base, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }").queryAndConvert()
     return int(data["results"]["bindings"][0]["n"]["value"])
@@ -122,17 +108,31 @@ def _count(base: str) -> int:
 # ---------------------------------------------------------------------------- real-client tests
 
 
+def _bindings(results: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Variables and rows of a SPARQL JSON result; rows sorted (ties may come in any order)."""
+    rows = sorted(
+        json.dumps(row, sort_keys=True, ensure_ascii=False)
+        for row in results["results"]["bindings"]
+    )
+    return results["head"]["vars"], rows
+
+
+@pytest.mark.parametrize("graph", ["sample", "seed"])
 @pytest.mark.parametrize("name", sorted(q.gallery()))
-def test_gallery_over_http_equals_the_cli(server: str, name: str) -> None:
-    text = q.gallery_query(name).render()
-    data = _client(server, text).queryAndConvert()
-    variables = tuple(data["head"]["vars"])
-    rows = [
-        tuple(_term(b[v]) if v in b else None for v in variables)
-        for b in data["results"]["bindings"]
-    ]
-    over_http = q.QueryResult("SELECT", variables, rows)
-    assert over_http.normalized() == q.run_gallery(name, graph=SAMPLE).normalized()
+def test_gallery_over_http_equals_the_cli(
+    request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str], graph: str, name: str
+) -> None:
+    base = request.getfixturevalue("server" if graph == "sample" else "seed_server")
+    path = SAMPLE if graph == "sample" else str(request.getfixturevalue("seed_kg"))
+    # Sent without the header comments: SPARQLWrapper looks for LOAD, ADD, … anywhere in the
+    # text to guess an update, and its comment stripping skips every other comment line.
+    body = q.gallery_query(name).render().split("\nSELECT", 1)[1]
+    over_http = _client(base, "SELECT" + body).queryAndConvert()
+    assert main(["query", "--graph", path, "--name", name, "--format", "json"]) == 0
+    from_cli = json.loads(capsys.readouterr().out)
+    assert _bindings(over_http) == _bindings(from_cli)
+    if graph == "sample":  # the sample answers every question
+        assert from_cli["results"]["bindings"], name
 
 
 def test_post_and_other_result_formats(server: str) -> None:
@@ -199,7 +199,11 @@ def _get(url: str, accept: str | None = None) -> tuple[int, dict[str, str], byte
 
 
 def test_content_negotiation_and_format_param(server: str) -> None:
-    url = server + "/sparql?query=" + urllib.parse.quote("SELECT ?l WHERE { ?s a czt:City ; rdfs:label ?l }")
+    url = (
+        server
+        + "/sparql?query="
+        + urllib.parse.quote("SELECT ?l WHERE { ?s a czt:City ; rdfs:label ?l }")
+    )
     status, headers, body = _get(url, "text/csv;q=0.5, text/tab-separated-values")
     assert status == 200 and headers["content-type"].startswith("text/tab-separated-values")
     status, headers, body = _get(url, "text/html,*/*;q=0.8")
@@ -218,7 +222,9 @@ def test_content_negotiation_and_format_param(server: str) -> None:
 def test_bad_queries_give_clear_4xx(server: str) -> None:
     status, _, body = _get(server + "/sparql?query=" + urllib.parse.quote("SELECT * {\n?s ?p }"))
     assert status == 400 and re.search(rb"line 2, column \d+", body)
-    status, _, body = _get(server + "/sparql?query=" + urllib.parse.quote("SELECT * { ?s foo:p ?o }"))
+    status, _, body = _get(
+        server + "/sparql?query=" + urllib.parse.quote("SELECT * { ?s foo:p ?o }")
+    )
     assert status == 400 and b"unknown prefix foo:" in body and b"czt:" in body
     status, _, body = _get(server + "/sparql")
     assert status == 400 and b"missing query" in body
@@ -310,3 +316,51 @@ def test_accept_header_ranking() -> None:
     assert s.negotiate("GRAPH", "json", "") == "jsonld"
     assert s.negotiate("SELECT", None, "application/xml") == "xml"
     assert s.negotiate("GRAPH", None, "") == "turtle"
+
+
+# ------------------------------------------------------------------------ the page in a browser
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} not found")
+def test_query_page_runs_a_gallery_question_offline(server: str) -> None:
+    """Pick a gallery question on the page: it runs and shows its table, and the page asks
+    nothing of any other host (every other request is recorded and refused)."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is missing")
+    elsewhere: list[str] = []
+    errors: list[str] = []
+
+    def only_the_server(route) -> None:  # noqa: ANN001 - playwright's Route
+        if route.request.url.startswith(server):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.route("**/*", only_the_server)
+            page.on(
+                "console", lambda message: message.type == "error" and errors.append(message.text)
+            )
+            page.goto(server + "/")
+            page.wait_for_selector("#gallery option[value='park-partners']", state="attached")
+            page.select_option("#gallery", "park-partners")
+            page.wait_for_selector("#results table tbody tr")
+            cells = page.locator("#results tbody tr td:first-child").all_inner_texts()
+            assert cells == ["深圳科技园", "湘江新区"]
+            assert "2 行 rows" in page.inner_text("#status")
+            assert page.input_value("#params input[name=park]") == "湘潭经开区"
+            assert errors == []
+            # A syntax error is reported on the page with its line (and logged as a 400).
+            page.fill("#query", "SELECT * WHERE {\n?s ?p }")
+            page.click("#run")
+            page.wait_for_selector("#status.error")
+            assert "line 2" in page.inner_text("#status")
+        finally:
+            browser.close()
+    assert elsewhere == []

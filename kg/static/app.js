@@ -147,7 +147,9 @@ async function renderGalleryQuery() {
 function showParams(entry) {
   const form = $("#params");
   form.textContent = "";
-  $("#gallery-description").textContent = entry ? entry.description : "";
+  $("#gallery-description").textContent = entry
+    ? [entry.description_zh, entry.description].filter(Boolean).join(" — ")
+    : "";
   if (!entry) return;
   for (const param of entry.params) {
     const label = document.createElement("label");
