@@ -281,7 +281,8 @@ def _expand_group_agencies(mentions: list[Mention], context: DocumentContext) ->
                 out.append(mention)
                 continue
             if cities and len(cities) == _MULTIPLES[match.group(2)]:
-                rest = match.group(3)
+                # 三市市委宣传部: 市委 is each city's own (长沙市委宣传部, not 长沙市市委…).
+                rest = match.group(3)[1:] if match.group(3).startswith("市委") else match.group(3)
                 names = []
                 for city in cities:
                     full, _ = canonical_agency(city.name + rest, context)

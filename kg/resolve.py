@@ -95,7 +95,10 @@ def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
             names = mention.expands_to or (mention.canonical,)
             for name, target in zip(names, mention_targets(mention), strict=True):
                 labels.setdefault(target, (mention.type, name))
-                if not (mention.expands_to and mention.type == "City"):
+                if not (
+                    mention.expands_to and mention.type == "City"
+                ) and not mention.rule.startswith("context-home"):
+                    # 我市 names 湘潭市 only inside 湘潭's own documents: no alias either.
                     # 长株潭三市 names the three cities together, none of them alone: no alias.
                     # (长株潭三市发改委 stays an alias of each body: the gold and users look up
                     # the group's bodies by that name.)

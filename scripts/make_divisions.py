@@ -1,6 +1,10 @@
-"""Development-time generator of kg/data/divisions.tsv from cpca's bundled adcodes (MIT).
+"""Development-time generator of kg/data/divisions.tsv.
 
-Run: python scripts/make_divisions.py  (needs cpca installed; not a run-time dependency)."""
+Names, official codes and hierarchy come from jionlp's ``dictionary/china_location.txt``
+(Apache-2.0; current divisions: 渌口区 (2018), 宁乡市 (2017)…); coordinates, where the code is
+unchanged, from cpca's bundled ``adcodes.csv`` (MIT). Neither is a run-time dependency.
+
+Run: python scripts/make_divisions.py  (needs jionlp and cpca installed; cpca needs setuptools<81)."""
 
 from __future__ import annotations
 
@@ -40,40 +44,97 @@ def short_form(name: str, level: str, nations: list[str]) -> str:
     return name if len(name) >= 2 else ""
 
 
-def main() -> int:
-    text = resources.files("cpca").joinpath("resources/adcodes.csv").read_text("utf-8")
-    rows = list(csv.DictReader(text.splitlines()))
-    nations = _nations()
-    codes = {row["adcode"][:6] for row in rows}
-    out = []
-    for row in rows:
+def _coordinates() -> dict[str, tuple[str, str]]:
+    try:
+        text = resources.files("cpca").joinpath("resources/adcodes.csv").read_text("utf-8")
+    except ModuleNotFoundError:
+        return {}
+    return {
+        row["adcode"][:6]: (row["latitude"], row["longitude"])
+        for row in csv.DictReader(text.splitlines())
+    }
+
+
+def _cpca_rows(nations: list[str]) -> list[list[str]]:
+    try:
+        text = resources.files("cpca").joinpath("resources/adcodes.csv").read_text("utf-8")
+    except ModuleNotFoundError:
+        return []
+    rows = []
+    for row in csv.DictReader(text.splitlines()):
         code, name = row["adcode"][:6], row["name"]
+        level = "province" if code.endswith("0000") else "city" if code.endswith("00") else "county"
+        parent = "" if level == "province" else code[:2] + "0000"
+        short = short_form(name, level, nations)
+        rows.append(
+            [
+                code,
+                name,
+                short if short != name else "",
+                level,
+                parent,
+                row["latitude"],
+                row["longitude"],
+            ]
+        )
+    return rows
+
+
+def _jionlp_rows() -> list[tuple[int, str, str, str]]:
+    """(depth, name, code, short) of every province, city and county line."""
+    import jionlp  # noqa: F401  (prints a banner; development time only)
+
+    path = Path(jionlp.__file__).parent / "dictionary" / "china_location.txt"
+    rows = []
+    for line in path.read_text("utf-8").splitlines():
+        depth = len(line) - len(line.lstrip("\t"))
+        parts = line.strip("\t").split("\t")
+        if depth <= 2 and len(parts) >= 2 and parts[1].isdigit():
+            rows.append((depth, parts[0], parts[1][:6], parts[2] if len(parts) > 2 else ""))
+    return rows
+
+
+def main() -> int:
+    nations = _nations()
+    coordinates = _coordinates()
+    out: dict[str, list[str]] = {}
+    province = city = ""
+    for depth, name, code, short in _jionlp_rows():
+        if depth == 0:
+            province = city = code
+            level, parent = ("city" if code[:2] in MUNICIPALITIES else "province"), ""
+        elif depth == 1:
+            city = code
+            if code == province:  # a municipality is its own city
+                continue
+            level, parent = "city", province
+        else:
+            level, parent = "county", city
+            if 70 <= int(code[4:]) <= 79:
+                continue  # functional zones (高新区, 示范区) with county codes: parks, not divisions
         if name in ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"):
             continue  # placeholders of the official code table, not places
-        if code.endswith("0000"):
-            level, parent = "province", ""
-            if code[:2] in MUNICIPALITIES:
-                level = "city"
-        elif code.endswith("00"):
-            level, parent = "city", code[:2] + "0000"
-        else:
-            level = "county"
-            parent = code[:4] + "00" if code[:4] + "00" in codes else code[:2] + "0000"
-            if parent not in codes or parent.endswith("0100") and code[:2] in MUNICIPALITIES:
-                parent = code[:2] + "0000"
-        short = short_form(name, level, nations)
-        out.append([code, name, short if short != name else "", level, parent, row["latitude"], row["longitude"]])
-    # A parent of a placeholder (…0100 市辖区) is its province.
-    valid = {r[0] for r in out}
-    for r in out:
-        if r[4] and r[4] not in valid:
-            r[4] = r[0][:2] + "0000"
-    out.sort()
+        short = short or short_form(name, level, nations)
+        lat, lng = coordinates.get(code, ("", ""))
+        out[code] = [code, name, short if short != name else "", level, parent, lat, lng]
+    # jionlp gives Hong Kong's and Macau's districts the region's own code: keep the regions
+    # (and Taiwan, absent from jionlp) from cpca instead.
+    out = {code: row for code, row in out.items() if code[:2] not in ("81", "82")}
+    for code, name, short, level, parent, lat, lng in _cpca_rows(nations):
+        # (cpca gives Hong Kong's and Macau's districts their region's code: only the region.)
+        province_row = code.endswith("0000") and level == "province"
+        if (
+            code[:2] in ("71", "81", "82")
+            and code not in out
+            and (province_row or code[:2] == "71")
+        ):
+            out[code] = [code, name, short, level, parent, lat, lng]
+    rows = sorted(out.values())
     with open(OUT, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
         writer.writerow(["code", "name", "short", "level", "parent_code", "lat", "lng"])
-        writer.writerows(out)
-    print(f"{len(out)} divisions → {OUT}: {dict(Counter(r[3] for r in out))}", file=sys.stderr)
+        writer.writerows(rows)
+    print(f"{len(rows)} divisions → {OUT}: {dict(Counter(r[3] for r in rows))}", file=sys.stderr)
     return 0
 
 
