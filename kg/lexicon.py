@@ -51,6 +51,7 @@ class Lexicon:
     surnames: frozenset[str]
     compound_surnames: frozenset[str]
     department_abbreviations: dict[str, str]
+    national_bodies: tuple[str, ...] = ()
 
     def is_surname_start(self, name: str) -> bool:
         return name[:2] in self.compound_surnames or name[:1] in self.surnames
@@ -79,4 +80,5 @@ def load_lexicon() -> Lexicon:
         surnames=frozenset("".join(words["surnames"].split())),
         compound_surnames=frozenset(words["compound_surnames"]),
         department_abbreviations=dict(data["department_abbreviations"]),
+        national_bodies=tuple(sorted(words.get("national_bodies", ()), key=len, reverse=True)),
     )

@@ -515,6 +515,7 @@ def czt_persons(doc: Doc) -> Doc:
             if (
                 2 <= len(name) <= 3
                 and name not in lexicon.titles
+                and name not in lexicon.byline_roles  # 记者 甲 通讯员 乙: 通讯员 is no name
                 and not name.endswith(("报道", "摄"))
             ):
                 found.append(Candidate(offset, offset + len(name), "Person", "byline", 5))
@@ -654,6 +655,10 @@ def czt_names(doc: Doc) -> Doc:
             ):
                 continue
             found.append(Candidate(start, head_end, real_type, f"head:{head}", PRIORITY["name"]))
+    # Central bodies named without a level prefix (国务院批复…).
+    if lexicon.national_bodies:
+        for match in re.finditer("|".join(map(re.escape, lexicon.national_bodies)), text):
+            found.append(Candidate(match.start(), match.end(), "Agency", "national-body", 4))
     # A link road between two cities: 湘潭云龙东路—株洲新马南路, 昭云大道—株洲云峰大道.
     for match in _ROAD_PAIR.finditer(text):
         start = extend_left(doc, index, match.start(), 10)
@@ -772,6 +777,8 @@ def _short_agency_ok(text: str, start: int, head_start: int, lexicon: Lexicon) -
     ):
         return False  # …园区全部 (but 财政局: 政 belongs to 财政)
     if name[0] in lexicon.level_prefixes and len(name) >= 2:
+        return True
+    if name.startswith("国家") and len(name) >= 4:  # 国家发展改革委, 国家医疗保障局
         return True
     if re.match(
         rf"^[{CJK}]{{2,4}}[两二三四五]市", name
