@@ -112,8 +112,8 @@ def main() -> int:
             level, parent = "county", city
             if 70 <= int(code[4:]) <= 79:
                 continue  # functional zones (高新区, 示范区) with county codes: parks, not divisions
-        if name in ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"):
-            continue  # placeholders of the official code table, not places
+        if name in ("市辖区", "县") or "直辖" in name or code in out:
+            continue  # placeholders of the official code table (市直辖行政区划…), not places
         short = short or short_form(name, level, nations)
         lat, lng = coordinates.get(code, ("", ""))
         out[code] = [code, name, short if short != name else "", level, parent, lat, lng]
