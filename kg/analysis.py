@@ -685,7 +685,7 @@ def find_path(
 
 
 def analyse(
-    graph: Graph,
+    graph: Graph | nx.MultiDiGraph,
     *,
     seed: int = 42,
     suggestion_types: Iterable[str] | None = ORGANISATION_TYPES,
@@ -697,7 +697,8 @@ def analyse(
     ``seed`` drives Louvain (and betweenness sampling when ``betweenness_k`` is set, for very
     large graphs; by default betweenness is exact).
     """
-    network = rdf_to_networkx(graph)
+    # A prebuilt relation network (kg.pipeline builds it from the resolved data) skips the RDF.
+    network = graph if isinstance(graph, nx.MultiDiGraph) else rdf_to_networkx(graph)
     collab = collaboration_network(network)
     ranks = pagerank(network)
     between = betweenness(collab, k=betweenness_k, seed=seed)

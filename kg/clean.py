@@ -136,18 +136,22 @@ def _keywords(text: str) -> set[str]:
 def cut_recommendation_block(lines: list[str], title: str) -> list[str]:
     """Drop an appended block of recommended/related news: a heading such as 资讯推荐 or a run of
     teaser lines ("Title - Site") whose words share almost nothing with the article."""
-    article = _keywords(title + "".join(lines[:8]))
+    article: set[str] | None = None  # segmenting is costly: only when a teaser run is seen
     for i, line in enumerate(lines):
         stripped = line.strip()
         if i < 3 or not stripped:
             continue
         heading = _RECOMMEND_HEADING.search(stripped) and len(stripped) <= 16
-        teasers = [s for s in lines[i : i + 8] if _TEASER.match(s.strip())]
         if heading and i >= len(lines) // 3:
             return lines[:i]
-        if len(teasers) >= 2 and _TEASER.match(stripped):
-            rest = " ".join(lines[i + 1 : i + 12])
-            overlap = len(_keywords(rest) & article) / max(1, len(_keywords(rest)))
+        if not _TEASER.match(stripped):
+            continue
+        teasers = [s for s in lines[i : i + 8] if _TEASER.match(s.strip())]
+        if len(teasers) >= 2:
+            if article is None:
+                article = _keywords(title + "".join(lines[:8]))
+            rest = _keywords(" ".join(lines[i + 1 : i + 12]))
+            overlap = len(rest & article) / max(1, len(rest))
             if overlap < 0.2:
                 return lines[:i]
     return lines

@@ -56,9 +56,25 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
         help="dask scheduler address (with --executor dask; default: a LocalCluster)",
     )
     parser.add_argument(
-        "--store", default=None, help="also write the graph to this SPARQL Graph Store Protocol URL"
+        "--store",
+        default=None,
+        metavar="URL",
+        help="also write the graph to a SPARQL store through the Graph Store Protocol "
+        "(e.g. http://127.0.0.1:7878/store; see docs/scale.md)",
     )
     parser.add_argument("--no-maps", action="store_true", help="skip the HTML maps")
+    parser.add_argument(
+        "--no-analysis",
+        action="store_true",
+        help="skip the collaboration analysis (no report.md, no metrics in the graph)",
+    )
+    parser.add_argument(
+        "--validation",
+        choices=["auto", "shacl", "fast"],
+        default="auto",
+        help="SHACL check: pySHACL (shacl), the one-pass validator of the same shapes (fast), "
+        "or pySHACL up to 10,000 triples and fast above (auto, the default)",
+    )
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -73,6 +89,8 @@ def run_build(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         store=args.store,
         maps=not args.no_maps,
+        analysis=not args.no_analysis,
+        validation=args.validation,
     )
     result = build(options, log=_log)
     print(result.summary())

@@ -45,7 +45,10 @@ class Gazetteer:
         return list(self._by_form.get(surface, ()))
 
     def parent(self, division: Division) -> Division | None:
-        return self._by_code.get(division.parent_code) if division.parent_code else None
+        # Four 市直辖行政区划 rows are their own parent: no parent (ancestors() would never end).
+        if not division.parent_code or division.parent_code == division.code:
+            return None
+        return self._by_code.get(division.parent_code)
 
     def ancestors(self, division: Division) -> list[Division]:
         out = []

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from rdflib import Graph
 
+from kg.clean import split_sentences
 from kg.evaluate import evaluate
 from kg.extract import decompose_cities, extract_mentions
 from kg.gazetteer import load_gazetteer
 from kg.model import CORE_TYPES, Document
-from kg.clean import split_sentences
 
 GOLD = Path(__file__).resolve().parent / "data" / "gold"
 
@@ -30,7 +30,10 @@ def test_gazetteer_hierarchy_and_short_forms() -> None:
     city = gazetteer.resolve("湘潭")
     assert city.name == "湘潭市" and city.code.startswith("4303")
     assert gazetteer.resolve("湘潭县").level == "county"
-    assert [d.name for d in gazetteer.ancestors(gazetteer.resolve("湘乡市"))] == ["湘潭市", "湖南省"]
+    assert [d.name for d in gazetteer.ancestors(gazetteer.resolve("湘乡市"))] == [
+        "湘潭市",
+        "湖南省",
+    ]
     children = {d.name for d in gazetteer.children(city)}
     assert {"湘潭县", "湘乡市", "韶山市", "雨湖区", "岳塘区"} <= children
 
@@ -57,15 +60,26 @@ def test_agency_resolved_in_the_plan_context() -> None:
 
 def test_enumerations_expand() -> None:
     assert [c.name for c in decompose_cities("长株潭")] == ["长沙市", "株洲市", "湘潭市"]
-    mentions = extract_mentions(_doc("长株潭三市发改委与萍乡市发改委共同签署合作协议。长株潭三市携手。"))
+    mentions = extract_mentions(
+        _doc("长株潭三市发改委与萍乡市发改委共同签署合作协议。长株潭三市携手。")
+    )
     expanded = {name for m in mentions for name in m.expands_to}
-    assert {"长沙市发展和改革委员会", "株洲市发展和改革委员会", "湘潭市发展和改革委员会"} <= expanded
+    assert {
+        "长沙市发展和改革委员会",
+        "株洲市发展和改革委员会",
+        "湘潭市发展和改革委员会",
+    } <= expanded
     assert {"长沙市", "株洲市", "湘潭市"} <= expanded
 
 
 def test_person_after_title_and_in_bylines() -> None:
     found = _found("湖南日报全媒体记者 孟姣燕 郑旋\n长沙市副市长彭涛介绍,市委书记赵新文任组长。")
-    assert {("Person", "孟姣燕"), ("Person", "郑旋"), ("Person", "彭涛"), ("Person", "赵新文")} <= found
+    assert {
+        ("Person", "孟姣燕"),
+        ("Person", "郑旋"),
+        ("Person", "彭涛"),
+        ("Person", "赵新文"),
+    } <= found
     assert not any(t == "Person" and n in ("任组长", "任组") for t, n in found)
 
 

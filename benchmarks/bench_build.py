@@ -1,0 +1,217 @@
+"""Build speed and memory on generated corpora of 100 / 1,000 / 10,000 documents (issue 7).
+
+    python benchmarks/bench_build.py [--sizes 100 1000 10000] [--work /tmp/czt-bench-build]
+
+For each size: a clean single-process build (``python -m kg build --workers 1 --no-cache
+--no-maps``, run as a child process) with its time, characters per second, peak RSS of the whole
+process tree (the build and any worker it starts, sampled every 50 ms) and triples; in the same
+run, on the same text, bare ``jieba.lcut`` throughput and the ratio of the two. Then: two workers
+against one (``--speedup-size``), the rebuild after adding one document to the largest built
+corpus (incremental, against its clean build), and the time ratio of the two largest sizes.
+Prints a table and each target with PASS/FAIL. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import make_corpus  # noqa: E402
+
+TARGET_JIEBA_SHARE = 0.40
+TARGET_GROWTH = 12.0  # 10k docs / 1k docs
+TARGET_PEAK_MB = 2048
+TARGET_SPEEDUP = 1.6
+TARGET_INCREMENTAL = 0.10
+EXTRA: tuple[str, ...] = ()  # options added to every build (--no-analysis)
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_mb: float
+    triples: int
+    stages: str
+    cache_hits: int
+
+
+def _tree_rss(process: psutil.Process) -> int:
+    total = 0
+    for member in [process, *process.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):  # a worker may exit meanwhile
+            total += member.memory_info().rss
+    return total
+
+
+def run_build(corpus: Path, out: Path, *extra: str) -> Run:
+    """``python -m kg build`` in a child process; wall time and peak RSS of its process tree."""
+    command = [sys.executable, "-m", "kg", "build", "--corpus", str(corpus), "--out", str(out)]
+    command += ["--no-maps", *EXTRA, *extra]
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    watched = psutil.Process(child.pid)
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            try:
+                peak = max(peak, _tree_rss(watched))
+            except psutil.Error:
+                return
+            stop.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, stderr = child.communicate()
+    seconds = time.perf_counter() - started
+    stop.set()
+    sampler.join()
+    if child.returncode != 0:
+        raise SystemExit(f"build failed ({' '.join(command)}):\n{stderr[-2000:]}")
+    lines = stdout.splitlines()
+    triples = int(next(line for line in lines if line.startswith("Triples:")).split()[1])
+    time_line = next(line for line in lines if line.startswith("Time:"))
+    stages = time_line.split("(", 1)[1].split(")", 1)[0]
+    hits = int(time_line.rsplit("cache hits:", 1)[1])
+    return Run(round(seconds, 2), round(peak / 2**20, 1), triples, stages, hits)
+
+
+def corpus_of(work: Path, size: int) -> tuple[Path, int]:
+    """The generated corpus of ``size`` documents (made once) and its characters."""
+    folder = work / f"corpus-{size}"
+    if len(list(folder.glob("*.txt"))) != size:
+        for stale in folder.glob("*.txt"):
+            stale.unlink()
+        make_corpus.write_corpus(folder, size)
+    return folder, sum(len(p.read_text(encoding="utf-8")) for p in folder.glob("*.txt"))
+
+
+def jieba_rate(folder: Path) -> float:
+    """Characters per second of bare jieba.lcut over the corpus's text (dictionary preloaded)."""
+    import jieba
+
+    jieba.initialize()
+    texts = [p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.txt"))]
+    started = time.perf_counter()
+    for text in texts:
+        jieba.lcut(text)
+    return sum(map(len, texts)) / (time.perf_counter() - started)
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/czt-bench-build"))
+    parser.add_argument(
+        "--speedup-size", type=int, default=1000, help="size for workers 1 vs 2 (1000)"
+    )
+    parser.add_argument(
+        "--no-analysis", action="store_true", help="build with --no-analysis (every size)"
+    )
+    args = parser.parse_args(argv)
+    global EXTRA
+    EXTRA = ("--no-analysis",) if args.no_analysis else ()
+    args.work.mkdir(parents=True, exist_ok=True)
+    print(
+        f"# CZT-KG build benchmark — {platform.python_version()}, {os.cpu_count()} cores, "
+        f"{psutil.virtual_memory().total / 2**30:.0f} GB, load {os.getloadavg()[0]:.1f}"
+        + (" — builds with --no-analysis" if EXTRA else "")
+    )
+    rows = []
+    clean: dict[int, Run] = {}
+    for size in args.sizes:
+        folder, chars = corpus_of(args.work, size)
+        run = run_build(folder, args.work / f"out-{size}", "--workers", "1", "--no-cache")
+        lcut = jieba_rate(folder)
+        clean[size] = run
+        rate = chars / run.seconds
+        rows.append((size, chars, run, rate, lcut))
+        print(
+            f"{size:>6} docs {chars:>11,} chars  build {run.seconds:>8.1f} s  "
+            f"{rate:>9,.0f} chars/s  jieba.lcut {lcut:>9,.0f} chars/s  ratio {rate / lcut:.2f}  "
+            f"peak {run.peak_mb:>7.0f} MB  triples {run.triples:>9,}",
+            flush=True,
+        )
+        print(f"       stages: {run.stages}", flush=True)
+
+    print(
+        "\n| documents | characters | build (s) | chars/s | jieba.lcut chars/s | ratio | peak RSS (MB) | triples |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for size, chars, run, rate, lcut in rows:
+        print(
+            f"| {size:,} | {chars:,} | {run.seconds:.1f} | {rate:,.0f} | {lcut:,.0f} | "
+            f"{rate / lcut:.2f} | {run.peak_mb:,.0f} | {run.triples:,} |"
+        )
+    print("\nTargets:")
+    for size, _chars, _run, rate, lcut in rows:
+        share = rate / lcut
+        print(
+            f"- single process, {size:,} docs: {share:.0%} of bare jieba.lcut "
+            f"(target ≥ {TARGET_JIEBA_SHARE:.0%}): {verdict(share >= TARGET_JIEBA_SHARE)}"
+        )
+    largest = max(args.sizes)
+    print(
+        f"- peak memory at {largest:,} docs: {clean[largest].peak_mb:,.0f} MB "
+        f"(target ≤ {TARGET_PEAK_MB:,} MB): {verdict(clean[largest].peak_mb <= TARGET_PEAK_MB)}"
+    )
+    if 1000 in clean and 10000 in clean:
+        growth = clean[10000].seconds / clean[1000].seconds
+        print(
+            f"- 10,000 docs / 1,000 docs time: {growth:.1f}× "
+            f"(target ≤ {TARGET_GROWTH:.0f}×): {verdict(growth <= TARGET_GROWTH)}"
+        )
+
+    if args.speedup_size in clean:
+        folder, _ = corpus_of(args.work, args.speedup_size)
+        two = run_build(
+            folder, args.work / f"out-{args.speedup_size}-w2", "--workers", "2", "--no-cache"
+        )
+        speedup = clean[args.speedup_size].seconds / two.seconds
+        print(
+            f"- workers 2 vs 1 at {args.speedup_size:,} docs: {clean[args.speedup_size].seconds:.1f} s → "
+            f"{two.seconds:.1f} s = {speedup:.2f}× (target ≥ {TARGET_SPEEDUP}×): "
+            f"{verdict(speedup >= TARGET_SPEEDUP)}  [{two.stages}]",
+            flush=True,
+        )
+
+    folder, _ = corpus_of(args.work, largest)
+    added = make_corpus.write_corpus(folder, 1, start=largest)[0]
+    try:
+        again = run_build(folder, args.work / f"out-{largest}", "--workers", "1")
+    finally:
+        added.unlink()
+    share = again.seconds / clean[largest].seconds
+    print(
+        f"- add one document to {largest:,}: rebuild {again.seconds:.1f} s = {share:.1%} of the "
+        f"clean build (target ≤ {TARGET_INCREMENTAL:.0%}): {verdict(share <= TARGET_INCREMENTAL)} "
+        f"[cache hits {again.cache_hits}; {again.stages}]"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

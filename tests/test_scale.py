@@ -1,0 +1,388 @@
+"""Scale: the benchmark corpus generator, parallel / incremental / Dask builds identical to a
+serial clean build, the fast SHACL validator against pySHACL, the relation network built from the
+data, and the external store (an ``oxigraph serve`` started on loopback by the test).
+
+Builds run on a few generated documents with the fast validator (pySHACL takes ~10 s per
+build); speed and memory are measured by benchmarks/bench_build.py, not here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from rdflib import RDF, Graph, Literal, URIRef
+from rdflib.compare import isomorphic
+from rdflib.namespace import DCTERMS, XSD
+
+from kg.clean import split_sentences
+from kg.ontology import CZT, NIF
+from kg.pipeline import BuildOptions, ExtractionCache, build, network_from_data, process_file
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCUMENTS = 6
+OUTPUT_FILES = ("kg.ttl", "kg.jsonld", "entities.csv", "relations.csv", "mentions.csv", "report.md")
+
+
+def _load_make_corpus():
+    spec = importlib.util.spec_from_file_location(
+        "make_corpus", ROOT / "benchmarks" / "make_corpus.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    sys.modules["make_corpus"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+make_corpus = _load_make_corpus()
+
+
+def _options(corpus: Path, out: Path, **changes) -> BuildOptions:
+    settings = {"workers": 1, "maps": False, "validation": "fast", **changes}
+    return BuildOptions(corpus=corpus, out=out, **settings)
+
+
+def _outputs(out: Path) -> dict[str, bytes]:
+    return {name: (out / name).read_bytes() for name in OUTPUT_FILES}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("generated") / "corpus"
+    make_corpus.write_corpus(folder, DOCUMENTS)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def serial_build(corpus: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A clean serial build of the generated corpus (its cache is filled for the other tests)."""
+    return build(_options(corpus, tmp_path_factory.mktemp("serial"), use_cache=False))
+
+
+# ------------------------------------------------------------------------------ the generator
+
+
+def test_generated_documents_are_deterministic_and_prefix_stable(tmp_path: Path) -> None:
+    first = make_corpus.make_document(3)
+    assert first == make_corpus.make_document(3)
+    assert first != make_corpus.make_document(4)
+    assert first != make_corpus.make_document(3, seed=8)
+    make_corpus.write_corpus(tmp_path, 1, start=3)
+    assert (tmp_path / "doc_00003.txt").read_text(encoding="utf-8") == first
+    lengths = [len(make_corpus.make_document(i)) for i in range(10)]
+    assert all(1700 <= n <= 2600 for n in lengths), lengths
+
+
+def test_generated_documents_recombine_real_sentences_with_other_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pool = make_corpus.sentence_pool()
+    real = {s.text for document in pool.documents for s in document}
+
+    def sentences(document: str) -> list[str]:
+        return [s.text for line in document.splitlines()[2:] for s in split_sentences(line)]
+
+    varied = [sentences(make_corpus.make_document(i)) for i in range(10)]
+    monkeypatch.setattr(make_corpus, "KEEP_SHARE", 1.0)  # every division name kept
+    kept = [sentences(make_corpus.make_document(i)) for i in range(10)]
+    assert all(sentence in real for document in kept for sentence in document)
+    changed = [
+        (a, b)
+        for doc_a, doc_b in zip(varied, kept, strict=True)
+        for a, b in zip(doc_a, doc_b, strict=False)
+    ]
+    differing = [(a, b) for a, b in changed if a != b]
+    assert len(differing) > 20  # names replaced…
+    assert sum(a == b for a, b in changed) > 50  # …in sentences otherwise as written
+
+
+def test_generated_corpus_builds_with_named_entities(serial_build) -> None:
+    assert len(serial_build.documents) == DOCUMENTS and not serial_build.skipped
+    assert serial_build.validation.conforms
+    assert serial_build.entity_counts.get("City", 0) >= 3
+    assert serial_build.relation_counts.get("cooperatesWith", 0) >= 1
+
+
+# ------------------------------------------------------------------------------ identical builds
+
+
+def test_parallel_build_is_byte_identical(serial_build, corpus: Path, tmp_path: Path) -> None:
+    parallel = build(_options(corpus, tmp_path, workers=2))
+    assert parallel.cache_hits == 0
+    assert _outputs(parallel.out) == _outputs(serial_build.out)
+
+
+def test_incremental_add_change_delete_match_clean_builds(
+    serial_build, corpus: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "corpus"
+    shutil.copytree(corpus, folder)
+    out = tmp_path / "out"
+    first = build(_options(folder, out))
+    assert first.cache_hits == 0
+
+    def check(expected_hits: int, name: str) -> None:
+        again = build(_options(folder, out))
+        assert again.cache_hits == expected_hits, name
+        clean = build(_options(folder, tmp_path / f"clean-{name}", use_cache=False))
+        assert clean.cache_hits == 0
+        assert _outputs(out) == _outputs(clean.out), name
+
+    make_corpus.write_corpus(folder, 1, start=DOCUMENTS)  # add one
+    check(DOCUMENTS, "add")
+    changed = folder / make_corpus.document_name(1)
+    changed.write_text(make_corpus.make_document(1, seed=99), encoding="utf-8")  # change one
+    check(DOCUMENTS, "change")
+    (folder / make_corpus.document_name(2)).unlink()  # delete one
+    check(DOCUMENTS, "delete")
+    entries = list(ExtractionCache(out / ".cache").folder.iterdir())
+    assert len(entries) == DOCUMENTS  # the changed and deleted documents' entries are gone
+
+
+def test_no_cache_ignores_and_corrupt_entries_are_misses(
+    serial_build, corpus: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    build(_options(corpus, out))
+    assert build(_options(corpus, out, use_cache=False)).cache_hits == 0
+    entry = next(ExtractionCache(out / ".cache").folder.iterdir())
+    entry.write_bytes(b"not a pickle")
+    again = build(_options(corpus, out))
+    assert again.cache_hits == DOCUMENTS - 1
+    assert _outputs(out) == _outputs(serial_build.out)
+
+
+def test_dask_build_is_identical(serial_build, corpus: Path, tmp_path: Path) -> None:
+    from dask.distributed import LocalCluster
+
+    # One in-process worker thread: the extraction pipeline is already loaded in this process.
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        result = build(
+            _options(corpus, tmp_path, executor="dask", scheduler=cluster.scheduler_address)
+        )
+    assert result.cache_hits == 0
+    assert _outputs(result.out) == _outputs(serial_build.out)
+
+
+def test_unreachable_dask_scheduler_is_a_clear_error(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kg import distributed
+    from kg.errors import KGError
+
+    monkeypatch.setattr(distributed, "CONNECT_TIMEOUT", "1s")
+
+    port = _free_port()
+    with pytest.raises(KGError, match="cannot reach the Dask scheduler"):
+        build(
+            _options(
+                corpus,
+                tmp_path,
+                use_cache=False,
+                executor="dask",
+                scheduler=f"tcp://127.0.0.1:{port}",
+            )
+        )
+
+
+# ------------------------------------------------------------------------------ analysis network
+
+
+def test_network_from_data_equals_the_network_read_from_rdf(corpus: Path) -> None:
+    from kg.analysis import analyse, write_metrics
+    from kg.network import rdf_to_networkx
+    from kg.pipeline import BETWEENNESS_SAMPLE, network_with_metrics
+    from kg.rdf import build_rdf
+    from kg.resolve import resolve
+
+    results = [process_file(str(path)) for path in sorted(corpus.iterdir())]
+    data = resolve([r.extraction for r in results if r.extraction is not None])
+    graph = build_rdf(data)
+
+    def same(a, b) -> None:
+        assert list(a.nodes(data=True)) == list(b.nodes(data=True))
+        assert list(a.edges(keys=True, data=True)) == list(b.edges(keys=True, data=True))
+        assert a.graph == b.graph
+
+    network = network_from_data(data)
+    same(network, rdf_to_networkx(graph))
+    assert network.number_of_edges() > 10
+    write_metrics(graph, analyse(graph, betweenness_k=BETWEENNESS_SAMPLE))
+    with_metrics = network_with_metrics(network, analyse(network, betweenness_k=BETWEENNESS_SAMPLE))
+    same(with_metrics, rdf_to_networkx(graph))
+
+
+def test_streamed_turtle_and_jsonld_hold_the_rdflib_graph(serial_build, corpus: Path) -> None:
+    turtle = Graph().parse(serial_build.out / "kg.ttl", format="turtle")
+    jsonld = Graph().parse(serial_build.out / "kg.jsonld", format="json-ld")
+    assert len(turtle) == serial_build.triples
+    assert isomorphic(turtle, jsonld)
+
+
+# ------------------------------------------------------------------------------ validation
+
+
+def test_fast_validator_finds_what_pyshacl_finds(seed_kg: Path) -> None:
+    from kg.validate import validate_fast, validate_graph
+
+    graph = Graph().parse(seed_kg, format="turtle")
+    assert validate_fast(graph).conforms
+    broken = Graph()
+    for triple in graph:
+        broken.add(triple)
+    agreement = next(graph.subjects(RDF.type, CZT.Agreement))
+    for party in list(broken.subjects(CZT.partyTo, agreement))[1:]:
+        broken.remove((party, CZT.partyTo, agreement))  # one party left
+    broken.add((URIRef("https://w3id.org/czt-kg/id/City/无名"), RDF.type, CZT.City))  # no labels
+    document = next(graph.subjects(RDF.type, CZT.Document))
+    broken.add((document, DCTERMS.date, Literal("not a date")))
+    statement = next(s for s in graph.subjects(CZT.evidence, None))
+    broken.remove((statement, CZT.evidence, None))  # a relation without evidence
+    evidence = next(graph.subjects(RDF.type, CZT.Evidence))
+    broken.remove((evidence, CZT.rule, None))
+    broken.set((evidence, NIF.beginIndex, Literal(-3)))
+    park = next(graph.subjects(RDF.type, CZT.Park))
+    broken.add((park, RDF.type, CZT.Project))  # two entity classes
+    broken.add(
+        (park, URIRef("http://www.w3.org/2004/02/skos/core#prefLabel"), Literal("x", lang="en"))
+    )
+    broken.add((park, CZT.mentionedIn, URIRef("https://w3id.org/czt-kg/doc/nowhere")))
+    full, fast = validate_graph(broken), validate_fast(broken)
+    assert not full.conforms and not fast.conforms
+    assert [(v.focus, v.path) for v in fast.violations] == [
+        (v.focus, v.path) for v in full.violations
+    ]
+    shape_messages = {v.message for v in full.violations if "{" not in v.message}
+    assert shape_messages <= {v.message for v in fast.violations}
+    assert len(full.violations) >= 10
+
+
+def test_auto_validation_uses_pyshacl_on_the_seed(seed_build) -> None:
+    assert seed_build.validator == "pySHACL"
+    assert seed_build.validation.conforms
+
+
+# ------------------------------------------------------------------------------ external store
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def oxigraph_server(tmp_path_factory: pytest.TempPathFactory):
+    binary = shutil.which("oxigraph")
+    if binary is None:
+        pytest.skip("the oxigraph server (pip install oxigraph) is not installed")
+    port = _free_port()
+    location = tmp_path_factory.mktemp("oxigraph")
+    process = subprocess.Popen(
+        [binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("oxigraph serve did not start")
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _integers_as_integer(graph: Graph) -> set[tuple]:
+    """The triples, with xsd:nonNegativeInteger read as xsd:integer: Oxigraph stores every
+    integer literal as an xsd:integer (the same value), so that is how the offsets come back."""
+    integer = XSD.integer
+    return {
+        (
+            s,
+            p,
+            Literal(str(o), datatype=integer)
+            if getattr(o, "datatype", None) == XSD.nonNegativeInteger
+            else o,
+        )
+        for s, p, o in graph
+    }
+
+
+def test_store_upload_and_read_back(
+    serial_build, corpus: Path, tmp_path: Path, oxigraph_server: str
+) -> None:
+    from kg.store import load_store, load_store_graph
+
+    out = tmp_path / "out"
+    shutil.copytree(serial_build.out, out)  # with its cache: only the cross-document stages run
+    url = f"{oxigraph_server}/store"
+    result = build(_options(corpus, out, store=url))
+    assert result.cache_hits == DOCUMENTS
+    local = Graph().parse(out / "kg.ttl", format="turtle")
+    assert len(load_store(url)) == len(local) == result.triples
+    assert _integers_as_integer(load_store_graph(url)) == _integers_as_integer(local)
+    # A second upload replaces the graph, it does not add to it.
+    result = build(_options(corpus, out, store=url))
+    assert len(load_store(url)) == result.triples
+
+
+def test_store_named_graph_and_errors(serial_build, oxigraph_server: str) -> None:
+    from kg.errors import InputError
+    from kg.store import StoreError, load_store, parse_store_url, upload_file
+
+    named = f"{oxigraph_server}/store?graph=https://w3id.org/czt-kg/graph/test"
+    upload_file(serial_build.out / "kg.ttl", named)
+    assert len(load_store(named)) == serial_build.triples
+    assert parse_store_url("http://u:p%40ss@host:1/store").user == "u"
+    assert parse_store_url("http://u:p%40ss@host:1/store").password == "p@ss"
+    assert parse_store_url("http://u:p@host:1/store").url == "http://host:1/store?default"
+    with pytest.raises(InputError, match="not a store URL"):
+        parse_store_url("ftp://example/store")
+    with pytest.raises(StoreError, match="cannot reach the store"):
+        load_store(f"http://127.0.0.1:{_free_port()}/store")
+
+
+def test_cli_build_options_have_help_and_bad_store_url_is_one_line(tmp_path: Path) -> None:
+    from kg.cli import parser
+
+    build_parser = next(
+        a for a in parser()._actions if a.__class__.__name__ == "_SubParsersAction"
+    ).choices["build"]
+    options = {o for a in build_parser._actions for o in a.option_strings if a.help}
+    assert {
+        "--workers",
+        "--no-cache",
+        "--executor",
+        "--scheduler",
+        "--store",
+        "--validation",
+    } <= options
+    assert "--no-analysis" in options
+    result = subprocess.run(
+        [sys.executable, "-m", "kg", "build", "--out", str(tmp_path), "--store", "ftp://x/store"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert (
+        result.stderr.strip().splitlines()[-1].startswith("Error: ftp://x/store: not a store URL")
+    )
+    assert "Traceback" not in result.stderr
