@@ -57,6 +57,12 @@ def add_query_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         help="output: aligned table (default), SPARQL results csv/tsv/json/xml, "
         "or turtle/ntriples/jsonld/rdfxml for CONSTRUCT/DESCRIBE",
     )
+    parser.add_argument(
+        "--store",
+        metavar="URL",
+        help="query the graph of a SPARQL store instead of a file: its Graph Store Protocol "
+        "URL, as given to `kg build --store` (see docs/scale.md)",
+    )
     parser.add_argument("--engine", choices=ENGINES, default="oxigraph", help="query engine")
     parser.add_argument("--timeout", type=float, default=None, help="give up after SECONDS")
     parser.add_argument(
@@ -90,6 +96,11 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port ({DEFAULT_PORT})")
     parser.add_argument(
         "--graph", "-g", type=Path, default=DEFAULT_GRAPH, help=f"graph file ({DEFAULT_GRAPH})"
+    )
+    parser.add_argument(
+        "--store",
+        metavar="URL",
+        help="serve the graph of a SPARQL store (its Graph Store Protocol URL), fetched at start",
     )
     parser.add_argument(
         "--timeout",
@@ -130,19 +141,32 @@ def run_query_command(args: argparse.Namespace) -> int:
     if args.print_query:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return 0
-    result = run_query(text, args.graph, engine=args.engine, timeout=args.timeout)
+    graph = _graph_source(args)
+    result = run_query(text, graph, engine=args.engine, timeout=args.timeout)
     sys.stdout.write(format_result(result, args.format, max_width=args.max_width))
     sys.stdout.flush()
     if result.is_empty:
         print("No results.", file=sys.stderr)
-        _explain_empty(query, params, args.graph)
+        _explain_empty(query, params, graph)
     elif result.form == "SELECT" and args.format == "table":
         rows = "row" if len(result) == 1 else "rows"
         print(f"({len(result)} {rows}, {result.elapsed * 1000:.1f} ms)", file=sys.stderr)
     return 0
 
 
-def _explain_empty(query: GalleryQuery, params: dict[str, str], graph: Path) -> None:
+def _graph_source(args: argparse.Namespace) -> Path | str:
+    """--store URL (checked now, so a malformed one is a one-line error) or the --graph file."""
+    if not args.store:
+        return args.graph
+    from kg.store import is_store_url, parse_store_url
+
+    parse_store_url(args.store)
+    if not is_store_url(args.store):
+        raise QueryError(f"{args.store}: --store takes an http(s):// URL")
+    return args.store
+
+
+def _explain_empty(query: GalleryQuery, params: dict[str, str], graph: Path | str) -> None:
     """After an empty answer: say which name parameter matches no entity, and the closest."""
     for param in query.params:
         if param.type != "name":
@@ -160,4 +184,6 @@ def run_serve_command(args: argparse.Namespace) -> int:
     """``kg serve``: run the endpoint until Ctrl+C."""
     from kg.serve import serve
 
-    return serve(args.graph, args.host, args.port, timeout=args.timeout, max_rows=args.max_rows)
+    return serve(
+        _graph_source(args), args.host, args.port, timeout=args.timeout, max_rows=args.max_rows
+    )

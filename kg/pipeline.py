@@ -760,7 +760,9 @@ def _write_maps(
         network = network_with_metrics(network, analysis)
         collaboration = collaboration_network(network)
     write_graph_map(network, out / "graph.html", title="长株潭知识图谱")
-    write_collaboration_map(collaboration, out / "collaboration.html", title="长株潭合作网络")
+    write_collaboration_map(
+        collaboration, out / "collaboration.html", title="长株潭合作网络", relations=network
+    )
 
 
 def entity_rows(data: KnowledgeGraphData) -> Iterator[list[object]]:

@@ -21,6 +21,7 @@ import pyoxigraph as ox
 from kg.errors import InputError, KGError, QueryError
 from kg.model import ENTITY_TYPES
 from kg.ontology import standard_prefixes, term
+from kg.store import is_store_url
 
 DEFAULT_GRAPH = Path("outputs/kg.ttl")
 QUERIES_DIR = Path(__file__).resolve().parent / "queries"
@@ -524,6 +525,17 @@ def _rdf_format(path: Path) -> ox.RdfFormat:
     return found or ox.RdfFormat.TURTLE
 
 
+def _cached_store(engine: str, url: str, load: Callable[[str], T]) -> T:
+    """A SPARQL store's graph, fetched once per process (``kg serve --store`` answers from the
+    graph as it was at start; restart it after a new upload)."""
+    key = (engine, url)
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+        if hit is None:
+            hit = _CACHE[key] = ((0, 0), load(url))
+        return hit[1]
+
+
 def _cached(engine: str, path: str | Path, load: Callable[[Path], T]) -> T:
     """Load once per process and (path, mtime, size): a rebuilt graph is picked up by itself."""
     file, stamp = _graph_key(path)
@@ -541,7 +553,12 @@ def _cached(engine: str, path: str | Path, load: Callable[[Path], T]) -> T:
 
 
 def oxigraph_store(path: str | Path = DEFAULT_GRAPH) -> ox.Store:
-    """The graph file in an in-memory pyoxigraph Store (cached)."""
+    """The graph file — or the graph of a store URL (Graph Store Protocol) — in an in-memory
+    pyoxigraph Store (cached)."""
+    if is_store_url(path):
+        from kg.store import load_store
+
+        return _cached_store("oxigraph", str(path), load_store)
 
     def load(file: Path) -> ox.Store:
         store = ox.Store()
@@ -552,7 +569,12 @@ def oxigraph_store(path: str | Path = DEFAULT_GRAPH) -> ox.Store:
 
 
 def rdflib_graph(path: str | Path = DEFAULT_GRAPH) -> Any:
-    """The graph file in an rdflib Graph (cached); parsed by oxrdflib when it is installed."""
+    """The graph file (or a store URL's graph) in an rdflib Graph (cached); parsed by oxrdflib
+    when it is installed."""
+    if is_store_url(path):
+        from kg.store import load_store_graph
+
+        return _cached_store("rdflib", str(path), load_store_graph)
 
     def load(file: Path) -> Any:
         from rdflib import Graph

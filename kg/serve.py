@@ -35,6 +35,7 @@ from kg.query import (
     run_query,
     serialize,
 )
+from kg.store import is_store_url
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 DEFAULT_HOST = "127.0.0.1"
@@ -149,7 +150,7 @@ class Endpoint:
         max_rows: int = DEFAULT_MAX_ROWS,
         max_running: int = DEFAULT_MAX_RUNNING,
     ):
-        self.graph = Path(graph)
+        self.graph = graph if is_store_url(graph) else Path(graph)
         self.timeout = timeout
         self.max_rows = max_rows
         self._slots = threading.BoundedSemaphore(max_running)

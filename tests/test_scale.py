@@ -386,3 +386,48 @@ def test_cli_build_options_have_help_and_bad_store_url_is_one_line(tmp_path: Pat
         result.stderr.strip().splitlines()[-1].startswith("Error: ftp://x/store: not a store URL")
     )
     assert "Traceback" not in result.stderr
+
+
+def test_query_and_serve_read_from_the_store(serial_build, oxigraph_server: str) -> None:
+    import asyncio
+
+    import httpx
+
+    from kg.query import run_query
+    from kg.serve import create_app
+    from kg.store import upload_file
+
+    url = f"{oxigraph_server}/store?graph=https://w3id.org/czt-kg/graph/read-back"
+    upload_file(serial_build.out / "kg.ttl", url)
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?e a czt:Document }"
+    local = run_query(count, serial_build.out / "kg.ttl").column("n")
+    assert run_query(count, url).column("n") == local == [str(DOCUMENTS)]
+    assert run_query(count, url, engine="rdflib").column("n") == local
+
+    cli = subprocess.run(
+        [sys.executable, "-m", "kg", "query", "--store", url, "--format", "csv", count],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert cli.returncode == 0, cli.stderr
+    assert cli.stdout.split() == ["n", str(DOCUMENTS)]
+
+    async def ask() -> httpx.Response:
+        transport = httpx.ASGITransport(app=create_app(url))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.get("/sparql", params={"query": count, "format": "csv"})
+
+    response = asyncio.run(ask())
+    assert response.status_code == 200 and response.text.split() == ["n", str(DOCUMENTS)]
+
+    missing = subprocess.run(
+        [sys.executable, "-m", "kg", "query", "--store", "ftp://x/store", count],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert missing.returncode != 0 and "Traceback" not in missing.stderr
+    assert "not a store URL" in missing.stderr
