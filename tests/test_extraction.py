@@ -104,4 +104,5 @@ def test_task_responsibility_quality(seed_report) -> None:
 
 
 def test_relation_quality_floor(seed_report) -> None:
-    assert seed_report.relations_micro().f1 >= 0.73
+    # Measured 0.813.
+    assert seed_report.relations_micro().f1 >= 0.78

@@ -41,5 +41,6 @@ def test_heldout_work_plan_tasks(heldout_report) -> None:
 
 
 def test_heldout_relations_floor(heldout_report) -> None:
-    # Measured 0.508: below the 0.60 target for unseen documents (see the README).
-    assert heldout_report.relations_micro().f1 >= 0.48
+    # Measured 0.834 (target on unseen documents: 0.60; was 0.508 before the relation rules of
+    # tests/test_relations.py).
+    assert heldout_report.relations_micro().f1 >= 0.80
