@@ -229,8 +229,9 @@ def test_edge_info_carries_the_rdf_evidence_and_document(
                 {(title, date) for _id, title, date in docs},
                 info["n"],
             )
-    assert len(shown) == 28
-    for statement in seed_rdf.subjects(RDF.predicate, CZT.cooperatesWith):
+    statements = list(seed_rdf.subjects(RDF.predicate, CZT.cooperatesWith))
+    assert len(shown) == len(statements) >= 28  # one edge per cooperatesWith statement
+    for statement in statements:
         pair = (
             rdf_label(seed_rdf, seed_rdf.value(statement, RDF.subject)),
             rdf_label(seed_rdf, seed_rdf.value(statement, RDF.object)),
