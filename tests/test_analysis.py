@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -15,15 +16,20 @@ import networkx as nx
 import pytest
 from rdflib import RDF, Graph, URIRef
 
+from kg import analysis
 from kg.analysis import (
+    HUB_SUBJECTS,
     ORGANISATION_TYPES,
     AnalysisResult,
+    LinkEvidence,
     analyse,
     betweenness,
     collaboration_network,
     collaboration_partners,
     find_entity,
     find_path,
+    metric_triples,
+    suggest_links,
     suggestion_iri,
     write_metrics,
 )
@@ -258,6 +264,114 @@ def test_partners_are_ranked_by_weight(result: AnalysisResult) -> None:
     assert partners[2].evidence[0].doc_id == PLAN.id
 
 
+# A generic agreement named by more units than HUB_SUBJECTS, across documents: a hub. Names are
+# made up; the structure is what a large corpus produces when one generic name recurs.
+HUB_AGREEMENT = "Agreement/框架协议"
+HUB_UNITS = [f"Organization/单位{i:02d}" for i in range(1, HUB_SUBJECTS + 2)]  # one too many
+
+
+def _hub_data() -> KnowledgeGraphData:
+    docs = [
+        _document("hub_a", "甲文", "2024-01-01", ("单位01与单位02签署框架协议。",)),
+        _document("hub_b", "乙文", "2024-01-02", ("单位01与单位03签署框架协议。", "单位01再议。")),
+        *(
+            _document(f"hub_{i:02d}", f"文{i}", "2024-02-01", (f"单位{i:02d}签署框架协议。",))
+            for i in range(4, HUB_SUBJECTS + 2)
+        ),
+        _document("pair_a", "丙文", "2024-03-01", ("单位04负责联合任务。",)),
+        _document("pair_b", "丁文", "2024-03-02", ("单位05负责联合任务。",)),
+    ]
+    by_id = {d.id: d for d in docs}
+
+    def party(unit: str, doc_id: str, *sentences: int) -> Relation:
+        doc = by_id[doc_id]
+        evidence = tuple(_evidence(doc, i) for i in sentences)
+        return Relation(unit, "partyTo", HUB_AGREEMENT, evidence)
+
+    relations = [
+        Relation(
+            HUB_UNITS[0],
+            "partyTo",
+            HUB_AGREEMENT,
+            (
+                _evidence(by_id["hub_a"], 0),
+                _evidence(by_id["hub_b"], 0),
+                _evidence(by_id["hub_b"], 1),
+            ),
+        ),
+        party(HUB_UNITS[1], "hub_a", 0),
+        party(HUB_UNITS[2], "hub_b", 0),
+        *(party(HUB_UNITS[i - 1], f"hub_{i:02d}", 0) for i in range(4, HUB_SUBJECTS + 2)),
+        # A task with two units in two documents: not a hub, so linked across documents.
+        Relation(HUB_UNITS[3], "responsibleFor", "Task/联合任务", (_evidence(by_id["pair_a"], 0),)),
+        Relation(HUB_UNITS[4], "responsibleFor", "Task/联合任务", (_evidence(by_id["pair_b"], 0),)),
+    ]
+    entities = [
+        Entity(id=unit, type="Organization", label=unit.split("/")[1]) for unit in HUB_UNITS
+    ]
+    entities += [
+        Entity(id=HUB_AGREEMENT, type="Agreement", label="框架协议"),
+        Entity(id="Task/联合任务", type="Task", label="联合任务"),
+    ]
+    return KnowledgeGraphData(
+        documents=tuple(docs), entities=tuple(entities), relations=tuple(relations)
+    )
+
+
+@pytest.fixture(scope="module")
+def hub_network() -> nx.MultiDiGraph:
+    return rdf_to_networkx(build_rdf(_hub_data()))
+
+
+def _unit(index: int) -> str:
+    return str(entity_iri(HUB_UNITS[index - 1]))
+
+
+def test_a_hub_links_only_units_named_in_the_same_document(hub_network: nx.MultiDiGraph) -> None:
+    collab = collaboration_network(hub_network)
+    hub = str(entity_iri(HUB_AGREEMENT))
+    assert collab.graph["hubs"] == {hub: HUB_SUBJECTS + 1}
+    edges = {frozenset(e) for e in collab.edges}
+    assert edges == {
+        frozenset((_unit(1), _unit(2))),  # signed together in hub_a
+        frozenset((_unit(1), _unit(3))),  # signed together in hub_b
+        frozenset((_unit(4), _unit(5))),  # the small task: across documents, as always
+    }
+    first = collab.edges[_unit(1), _unit(2)]
+    # Through the hub, only the evidence of the shared document counts (not 单位01's hub_b).
+    assert first["via"] == ["框架协议"] and first["weight"] == 1
+    assert [e.doc_id for e in first["evidence"]] == ["hub_a"]
+    second = collab.edges[_unit(1), _unit(3)]
+    assert second["weight"] == 2 and {e.doc_id for e in second["evidence"]} == {"hub_b"}
+    task = collab.edges[_unit(4), _unit(5)]
+    assert task["kinds"] == ["shared-responsibility"] and task["weight"] == 2
+
+
+def test_without_a_hub_limit_every_pair_is_linked(hub_network: nx.MultiDiGraph) -> None:
+    collab = collaboration_network(hub_network, hub_subjects=None)
+    k = HUB_SUBJECTS + 1
+    assert collab.graph["hubs"] == {}
+    assert collab.number_of_edges() == k * (k - 1) // 2  # the task pair is one of them
+    # All of either party's evidence about the agreement: 单位01's three sentences, 单位02's one
+    # (the hub_a sentence is shared).
+    assert collab.edges[_unit(1), _unit(2)]["weight"] == 3
+    # A limit above the number of subjects changes nothing.
+    same = collaboration_network(hub_network, hub_subjects=k)
+    assert sorted(same.edges(data="weight")) == sorted(collab.edges(data="weight"))
+
+
+def test_link_evidence_reads_like_a_list(result: AnalysisResult, tmp_path: Path) -> None:
+    edge = _edge(result, "湘潭市", "株洲市")
+    evidence = edge["evidence"]
+    assert isinstance(evidence, LinkEvidence)
+    items = list(evidence)
+    assert len(evidence) == len(items) == edge["weight"] == 2
+    assert evidence[0] == items[0] and evidence[-1] == items[-1] and evidence[:1] == items[:1]
+    assert evidence == items and evidence == tuple(items) and evidence != items[:1]
+    assert len({(e.doc_id, e.start, e.end) for e in items}) == len(items)  # one per location
+    assert pickle.loads(pickle.dumps(evidence)) == items
+
+
 # --------------------------------------------------------------------------------------------
 # Metrics
 
@@ -278,6 +392,28 @@ def test_betweenness_on_the_collaboration_network(result: AnalysisResult) -> Non
     assert set(result.betweenness) == set(result.collaboration)
     assert result.betweenness[_iri("湘潭经开区")] > 0
     assert result.betweenness[_iri("韶山高新区")] == 0
+
+
+def test_betweenness_is_networkx_betweenness(result: AnalysisResult) -> None:
+    expected = nx.betweenness_centrality(result.collaboration, normalized=True)
+    assert set(result.betweenness) == set(expected)
+    for node, value in expected.items():
+        assert math.isclose(result.betweenness[node], value, abs_tol=1e-12)
+
+
+@pytest.mark.skipif(
+    tuple(int(p) for p in nx.__version__.split(".")[:2]) < (3, 5),
+    reason="networkx < 3.5 rescales sampled betweenness differently",
+)
+def test_sampled_betweenness_is_networkx_sampled_betweenness() -> None:
+    graph = nx.relabel_nodes(nx.gnm_random_graph(120, 260, seed=5), lambda n: f"n{n:03d}")
+    graph.add_nodes_from(["lonely-1", "lonely-2"])
+    for k in (2, 15, 60):
+        expected = nx.betweenness_centrality(graph, k=k, normalized=True, seed=7)
+        found = betweenness(graph, k=k, seed=7)
+        assert set(found) == set(expected)
+        for node, value in expected.items():
+            assert math.isclose(found[node], value, abs_tol=1e-12), (k, node)
 
 
 def test_louvain_communities_are_deterministic(graph: Graph, result: AnalysisResult) -> None:
@@ -396,6 +532,44 @@ def test_suggestion_scores_are_adamic_adar(result: AnalysisResult) -> None:
     assert {(s.a, s.b): s.score for s in result.suggestions} == expected
 
 
+def _brute_force_suggestions(
+    collab: nx.Graph, types: tuple[str, ...] | None, limit: int | None
+) -> list[tuple[str, str, float, tuple[str, ...]]]:
+    """Every eligible unlinked pair with a shared partner, scored one by one (Adamic–Adar)."""
+
+    def label(n: str) -> str:
+        return collab.nodes[n]["label"]
+
+    eligible = sorted(
+        (n for n in collab if types is None or collab.nodes[n]["type"] in types),
+        key=lambda n: (label(n), n),
+    )
+    found = []
+    for i, a in enumerate(eligible):
+        for b in eligible[i + 1 :]:
+            shared = set(collab[a]) & set(collab[b])
+            if shared and not collab.has_edge(a, b):
+                score = round(sum(1 / math.log(collab.degree(m)) for m in sorted(shared)), 6)
+                partners = tuple(sorted(shared, key=lambda n: (label(n), n)))
+                found.append((a, b, score, partners))
+    found.sort(key=lambda s: (-s[2], label(s[0]), label(s[1]), s[0], s[1]))
+    return found if limit is None else found[:limit]
+
+
+def test_suggestions_are_the_best_pairs_of_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A random network with many tied scores, computed in blocks of a few rows each.
+    graph = nx.relabel_nodes(nx.gnm_random_graph(90, 200, seed=11), lambda n: f"n{n:02d}")
+    kinds = ("Agency", "Park", "Person")
+    for i, node in enumerate(sorted(graph)):
+        graph.nodes[node].update(type=kinds[i % 3], label=f"节点{(i * 37) % 90:02d}")
+    monkeypatch.setattr(analysis, "_SUGGESTION_BLOCK", 40)
+    for types, limit in ((ORGANISATION_TYPES, 20), (None, None), (("Park",), 5), (None, 1)):
+        found = [
+            (s.a, s.b, s.score, s.shared) for s in suggest_links(graph, types=types, limit=limit)
+        ]
+        assert found == _brute_force_suggestions(graph, types, limit), (types, limit)
+
+
 def test_betweenness_sampling_is_seeded(graph: Graph) -> None:
     collab = analyse(graph).collaboration
     assert betweenness(collab, k=5, seed=1) == betweenness(collab, k=5, seed=1)
@@ -411,6 +585,9 @@ def test_suggestions_by_type_and_limit(graph: Graph) -> None:
 
 
 def test_write_metrics_round_trip(graph: Graph, result: AnalysisResult) -> None:
+    written = Graph()
+    write_metrics(written, result)
+    assert set(written) == set(metric_triples(result))  # what a streaming writer would write
     write_metrics(graph, result)
     network = rdf_to_networkx(graph)
     node = network.nodes[_iri("湘潭市")]
@@ -666,6 +843,15 @@ def test_seed_partners_of_xiangtan_economic_zone(seed_result: AnalysisResult, na
     assert partner in found, f"{name} is not a collaboration partner of 湘潭经开区"
     assert "cooperation" in found[partner].kinds
     assert SEED_PLAN in {e.doc_id for e in found[partner].evidence}
+
+
+def test_seed_has_no_hub(seed_result: AnalysisResult) -> None:
+    # The seed is small: every shared target links all its subjects, as without the hub rule.
+    assert seed_result.collaboration.graph["hubs"] == {}
+    full = collaboration_network(seed_result.network, hub_subjects=None)
+    assert sorted(full.edges(data="weight")) == sorted(
+        seed_result.collaboration.edges(data="weight")
+    )
 
 
 def test_seed_path_between_parks(seed_kg: Path, capsys: pytest.CaptureFixture[str]) -> None:
