@@ -8,8 +8,6 @@ import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
 
-import jieba
-
 from kg.model import Sentence
 
 CJK = "\u4e00-\u9fff"
@@ -130,7 +128,14 @@ def is_navigation_line(line: str) -> bool:
 
 
 def _keywords(text: str) -> set[str]:
-    return {w for w in jieba.lcut(text) if len(w) >= 2 and re.match(rf"[{CJK}]", w)}
+    # Segmented with the extraction's dictionary (jieba's plus the names kg.nlp adds to it),
+    # loaded here when extraction has not run yet in this process: the same words either way.
+    from kg.nlp import prepared_segmenter
+
+    return {w for w in prepared_segmenter()(text) if len(w) >= 2 and _CJK_START.match(w)}
+
+
+_CJK_START = re.compile(rf"[{CJK}]")
 
 
 def cut_recommendation_block(lines: list[str], title: str) -> list[str]:

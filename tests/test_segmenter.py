@@ -1,0 +1,120 @@
+"""The fast jieba segmenter and tokenizer of kg.nlp give exactly jieba's and spaCy's tokens.
+
+kg.nlp.JiebaSegmenter re-implements jieba's default cut for speed; these tests hold it to
+``jieba.lcut`` on real text (the seed corpus and the held-out documents), on random strings mixing
+known words, unknown characters, digits, Latin letters and punctuation, and after the dictionary
+changes (``add_word``), and the Doc built by the tokenizer to spaCy's own ChineseTokenizer.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import jieba
+import pytest
+import spacy
+
+from kg.corpus import read_document
+from kg.nlp import JiebaSegmenter, prepared_segmenter, words_and_spaces
+
+ROOT = Path(__file__).resolve().parent.parent
+TEXTS = [
+    *sorted((ROOT / "corpus").glob("*.txt")),
+    *sorted((ROOT / "tests" / "data" / "heldout" / "corpus").glob("*")),
+]
+
+
+@pytest.fixture(scope="module")
+def texts() -> list[str]:
+    return [read_document(path).text for path in TEXTS if path.is_file()]
+
+
+def _random_strings(count: int, seed: int = 11) -> list[str]:
+    rng = random.Random(seed)
+    words = list(jieba.dt.FREQ)[:20000]
+    rare = "龘靐齉爩鱻麤貔貅饕餮魑魅魍魉"
+    other = [
+        "2021",
+        "10月",
+        "GDP",
+        "5G",
+        "(",
+        ")",
+        "《",
+        "》",
+        "、",
+        ",",
+        "。",
+        " ",
+        "\n",
+        "-",
+        "·",
+    ]
+    result = []
+    for _ in range(count):
+        parts = []
+        for _ in range(rng.randint(1, 25)):
+            roll = rng.random()
+            if roll < 0.6:
+                parts.append(rng.choice(words))
+            elif roll < 0.8:
+                parts.append("".join(rng.choice(rare) for _ in range(rng.randint(1, 4))))
+            else:
+                parts.append(rng.choice(other))
+        result.append("".join(parts))
+    return result
+
+
+def test_segmenter_runs_its_fast_path_on_the_installed_jieba() -> None:
+    assert JiebaSegmenter().fast, "the fast cut failed its self-check: jieba.lcut is used instead"
+
+
+def test_segmenter_equals_jieba_on_real_text(texts: list[str]) -> None:
+    segment = prepared_segmenter()
+    assert segment.fast
+    assert len(texts) >= 10
+    for text in texts:
+        assert segment(text) == jieba.lcut(text)
+
+
+def test_segmenter_equals_jieba_on_random_strings() -> None:
+    segment = prepared_segmenter()
+    for text in _random_strings(2000):
+        assert segment(text) == jieba.lcut(text), text
+
+
+def test_segmenter_sees_words_added_later() -> None:
+    tokenizer = jieba.Tokenizer()  # a private dictionary: the global one stays as it is
+    segment = JiebaSegmenter(tokenizer)
+    text = "龘靐齉产业园与龘靐齉科创中心签署协议"
+    assert segment(text) == tokenizer.lcut(text)
+    tokenizer.add_word("龘靐齉产业园", freq=100000)
+    assert "龘靐齉产业园" in segment(text)
+    assert segment(text) == tokenizer.lcut(text)
+
+
+def test_tokenizer_matches_spacy_chinese_tokenizer(texts: list[str]) -> None:
+    from kg.nlp import build_pipeline
+
+    ours = build_pipeline()
+    theirs = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
+    for text in [*texts, *_random_strings(200, seed=5)]:
+        doc, reference = ours.make_doc(text), theirs.make_doc(text)
+        assert [t.text for t in doc] == [t.text for t in reference]
+        assert [t.whitespace_ for t in doc] == [t.whitespace_ for t in reference]
+        assert doc.text == text
+
+
+def test_words_and_spaces_equal_spacys() -> None:
+    from spacy.util import get_words_and_spaces
+
+    for text in [
+        "长株潭  一体化",
+        " 前导空格",
+        "结尾空格 ",
+        "a b\n\nc",
+        *_random_strings(100, seed=3),
+    ]:
+        words = jieba.lcut(text)
+        assert words_and_spaces(words, text) == tuple(get_words_and_spaces(words, text))
