@@ -16,14 +16,16 @@ from __future__ import annotations
 import ast
 import csv
 import dataclasses
+import gc
 import hashlib
 import importlib.metadata
 import importlib.util
 import json
+import marshal
 import multiprocessing
 import os
-import pickle
 import shutil
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -44,10 +46,14 @@ from kg.model import (
     RELATION_PREDICATES,
     Document,
     DocumentExtraction,
+    Evidence,
     KnowledgeGraphData,
+    Mention,
+    RelationCandidate,
+    Sentence,
     SkippedFile,
 )
-from kg.rdf import GraphWriter, entity_iri, graph_blocks, triple_blocks
+from kg.rdf import BlockReuse, GraphWriter, entity_iri, graph_blocks, keyed_blocks
 from kg.resolve import resolve
 from kg.validate import SHACL_MAX_TRIPLES, FastValidator, ValidationReport, validate_graph
 
@@ -57,7 +63,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 # kg module they import, found by reading their imports). A change there invalidates the cache.
 PER_DOCUMENT_MODULES = ("kg.corpus", "kg.extract")
 PER_DOCUMENT_LIBRARIES = ("spacy", "jieba", "opencc", "trafilatura", "charset-normalizer")
-CACHE_FORMAT = 2  # bump when FileResult / the cache layout changes
+CACHE_FORMAT = 3  # bump when FileResult / the cache layout changes
+BLOCK_INDEX = "graph-blocks.pickle"  # in OUT/.cache: the previous build's blocks (kg.rdf)
 # Betweenness is exact on collaboration networks up to this many nodes; above, this many sampled
 # sources with a fixed seed (exact betweenness is O(nodes × edges): the collaboration network of
 # 1,000 generated documents has 1,600 nodes and 130,000 edges; 500 sources took 18 s, 200 ~7 s).
@@ -144,7 +151,8 @@ def per_document_modules() -> list[str]:
 @lru_cache(maxsize=1)
 def pipeline_version() -> str:
     """A hash of the code, data and library versions that shape per-document results."""
-    digest = hashlib.sha256(f"cache format {CACHE_FORMAT}".encode())
+    layout = f"cache format {CACHE_FORMAT}, marshal {marshal.version}, {sys.version_info[:2]}"
+    digest = hashlib.sha256(layout.encode())
     for module in per_document_modules():
         digest.update(module.encode())
         digest.update(_module_path(module).read_bytes())  # type: ignore[union-attr]
@@ -167,7 +175,7 @@ class FileResult:
     path: str
     extraction: DocumentExtraction | None = None
     skipped: SkippedFile | None = None
-    packed: bytes | None = None  # the extraction pickled by a worker (also the cache entry)
+    packed: bytes | None = None  # the extraction packed by a worker (also the cache entry)
 
 
 @lru_cache(maxsize=1)
@@ -204,12 +212,12 @@ def process_file(path: str) -> FileResult:
 
 
 def _process_file_packed(path: str) -> FileResult:
-    """process_file in a pool worker: the extraction travels pickled once, and the main process
-    writes those same bytes to the cache instead of pickling it again."""
+    """process_file in a pool worker: the extraction travels packed once, and the main process
+    writes those same bytes to the cache instead of packing it again."""
     result = process_file(path)
     if result.extraction is None:
         return result
-    return FileResult(path, packed=pickle.dumps(result.extraction, pickle.HIGHEST_PROTOCOL))
+    return FileResult(path, packed=pack_extraction(result.extraction))
 
 
 def process_file_bytes(path: str, raw: bytes) -> FileResult:
@@ -230,6 +238,80 @@ def process_file_bytes(path: str, raw: bytes) -> FileResult:
 # ------------------------------------------------------------------------------ the cache
 
 
+def pack_extraction(extraction: DocumentExtraction) -> bytes:
+    """An extraction as bytes (marshal of plain tuples: unpacking builds each object once through
+    its constructor, several times faster than unpickling dataclasses)."""
+    d = extraction.document
+    sentences = tuple((s.start, s.end) for s in d.sentences)
+    if any(d.text[s.start : s.end] != s.text for s in d.sentences):
+        sentences = tuple((s.start, s.end, s.text) for s in d.sentences)
+    document = (
+        d.id,
+        d.path,
+        d.title,
+        d.text,
+        sentences,
+        d.date,
+        d.publisher,
+        tuple(d.authors),
+        d.encoding,
+        d.content_hash,
+    )
+    table: dict[tuple, int] = {}
+
+    def index(m: Mention) -> int:
+        row = (m.doc_id, m.start, m.end, m.text, m.type, m.rule, m.canonical, m.code)
+        row += (tuple(m.expands_to),)
+        return table.setdefault(row, len(table))
+
+    mentions = tuple(index(m) for m in extraction.mentions)
+    candidates = tuple(
+        (
+            index(c.subject),
+            c.predicate,
+            index(c.object),
+            (c.evidence.doc_id, c.evidence.start, c.evidence.end, c.evidence.sentence),
+            c.evidence.rule,
+            tuple(tuple(q) for q in c.qualifiers),
+        )
+        for c in extraction.relations
+    )
+    return marshal.dumps((CACHE_FORMAT, document, tuple(table), mentions, candidates))
+
+
+def unpack_extraction(packed: bytes) -> DocumentExtraction:
+    """The extraction of :func:`pack_extraction`."""
+    version, document, table, mentions, candidates = marshal.loads(packed)
+    if version != CACHE_FORMAT:
+        raise ValueError(f"cache format {version}")
+    doc_id, path, title, text, sentences, *rest = document
+    sentences = tuple(
+        Sentence(s[0], s[1], s[2] if len(s) > 2 else text[s[0] : s[1]]) for s in sentences
+    )
+    objects = [Mention(*row) for row in table]
+    return DocumentExtraction(
+        document=Document(doc_id, path, title, text, sentences, *rest),
+        mentions=tuple(objects[i] for i in mentions),
+        relations=tuple(
+            RelationCandidate(objects[s], predicate, objects[o], Evidence(*ev, rule), quals)
+            for s, predicate, o, ev, rule, quals in candidates
+        ),
+    )
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection meanwhile: the cross-document stages make hundreds of
+    thousands of acyclic objects, and each collection walks all of them (~25 % of the time)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class ExtractionCache:
     """Per-document results on disk: ``<folder>/<pipeline version>/<hash of path and content>``.
 
@@ -243,12 +325,14 @@ class ExtractionCache:
 
     @staticmethod
     def key(path: str, content_hash: str) -> str:
-        return hashlib.sha256(f"{path}\x1f{content_hash}".encode()).hexdigest()[:40] + ".pickle"
+        return hashlib.sha256(f"{path}\x1f{content_hash}".encode()).hexdigest()[:40] + ".marshal"
 
     def get(self, path: str, content_hash: str) -> DocumentExtraction | None:
         try:
-            extraction = pickle.loads((self.folder / self.key(path, content_hash)).read_bytes())
-        except Exception:  # missing, truncated or from an incompatible class layout
+            extraction = unpack_extraction(
+                (self.folder / self.key(path, content_hash)).read_bytes()
+            )
+        except Exception:  # missing, truncated or from an incompatible layout
             return None
         document = getattr(extraction, "document", None)
         if document is None or document.path != path or document.content_hash != content_hash:
@@ -256,12 +340,12 @@ class ExtractionCache:
         return extraction
 
     def put(self, extraction: DocumentExtraction, packed: bytes | None = None) -> None:
-        """Store an extraction (``packed``: the same, already pickled)."""
+        """Store an extraction (``packed``: the same, already packed)."""
         document = extraction.document
         target = self.folder / self.key(document.path, document.content_hash)
         self.folder.mkdir(parents=True, exist_ok=True)
         if packed is None:
-            packed = pickle.dumps(extraction, protocol=pickle.HIGHEST_PROTOCOL)
+            packed = pack_extraction(extraction)
         # Renamed into place (readers never see half a file); no fsync: a lost entry is a miss.
         fd, temp = tempfile.mkstemp(prefix=".entry.", suffix=".tmp", dir=self.folder)
         with os.fdopen(fd, "wb") as handle:
@@ -275,7 +359,7 @@ class ExtractionCache:
             for entry in self.root.iterdir():
                 if entry.is_dir() and entry != self.folder:
                     shutil.rmtree(entry, ignore_errors=True)  # another pipeline version
-                elif entry.is_file():
+                elif entry.is_file() and entry.name != BLOCK_INDEX:
                     entry.unlink(missing_ok=True)  # the flat layout of earlier versions
         if self.folder.is_dir():
             for entry in self.folder.iterdir():
@@ -326,7 +410,7 @@ def run_file_tasks(paths: Sequence[str], options: BuildOptions, log: Log) -> Ite
     with ProcessPoolExecutor(workers, mp_context=context, initializer=prepare_worker) as pool:
         for result in pool.map(_process_file_packed, paths, chunksize=chunk):
             if result.packed is not None:
-                extraction = pickle.loads(result.packed)
+                extraction = unpack_extraction(result.packed)
                 result = FileResult(result.path, extraction=extraction, packed=result.packed)
             yield result
 
@@ -352,12 +436,13 @@ def extract_corpus(options: BuildOptions, log: Log, timer: StageTimer) -> Corpus
         cache = ExtractionCache(Path(options.out) / ".cache")
         results: dict[str, FileResult] = {}
         hashes: dict[str, str] = {}
-        for path in paths if options.use_cache else ():
-            content_hash = _content_hash(path)
-            hit = cache.get(str(path), content_hash) if content_hash else None
-            if hit is not None:
-                results[str(path)] = FileResult(str(path), extraction=hit)
-                hashes[str(path)] = content_hash  # type: ignore[assignment]
+        with gc_paused():
+            for path in paths if options.use_cache else ():
+                content_hash = _content_hash(path)
+                hit = cache.get(str(path), content_hash) if content_hash else None
+                if hit is not None:
+                    results[str(path)] = FileResult(str(path), extraction=hit)
+                    hashes[str(path)] = content_hash  # type: ignore[assignment]
     hits = len(results)
     todo = [str(p) for p in paths if str(p) not in results]
     with timer("extract"):
@@ -430,6 +515,14 @@ def build(options: BuildOptions, log: Log = lambda _msg: None) -> BuildResult:
     timer = StageTimer()
     log(f"Reading {options.corpus}/ …")
     corpus = extract_corpus(options, log, timer)
+    with gc_paused():
+        return _build_graph(options, corpus, log, timer, started)
+
+
+def _build_graph(
+    options: BuildOptions, corpus: CorpusExtraction, log: Log, timer: StageTimer, started: float
+) -> BuildResult:
+    """The cross-document stages: resolution, analysis, the graph, the tables and maps."""
     with timer("resolve"):
         data = resolve(corpus.extractions)
         del corpus.extractions  # the resolved data keeps what is needed
@@ -460,14 +553,16 @@ def build(options: BuildOptions, log: Log = lambda _msg: None) -> BuildResult:
         stream = GraphStream.open(out, options)
     try:
         if child is None:
-            stream.add(triple_blocks(data), timer)
-            stream.writer.flush()  # where the child's pause() flushes
+            stream.add_keyed(keyed_blocks(data), timer)
         stream.add(graph_blocks(metrics), timer)
         report, validator = stream.conclude(log, timer)
         if not report.conforms:
             raise ValidationError(report.summary())
         with timer("write"):
+            index = block_index_path(out)
+            index.unlink(missing_ok=True)  # it describes the files about to be replaced
             stream.writer.commit()
+            stream.writer.save_index(index)
     except BaseException:
         stream.writer.discard()
         raise
@@ -498,43 +593,83 @@ def build(options: BuildOptions, log: Log = lambda _msg: None) -> BuildResult:
 
 @dataclass
 class GraphStream:
-    """Triples on their way out: written (GraphWriter), checked by the fast validator, and kept
-    as an rdflib graph for pySHACL while the graph is small enough for it (always, with
-    ``validation="shacl"``)."""
+    """Triples on their way out: written (GraphWriter) and checked by the fast validator; a graph
+    small enough for pySHACL (always, with ``validation="shacl"``) is read back from the written
+    Turtle and checked by pySHACL instead. Blocks the previous build wrote (``reuse``) are copied
+    from its outputs, with what the validator found in them, instead of being made again."""
 
     writer: GraphWriter
     fast: FastValidator
-    small: Graph | None
     validation: str
+    reuse: BlockReuse | None = None
 
     @classmethod
     def open(cls, out: Path, options: BuildOptions) -> GraphStream:
-        small = Graph() if options.validation != "fast" else None
+        reuse = None
+        if options.use_cache:
+            reuse = BlockReuse.load(block_index_path(out), out / "kg.ttl", out / "kg.jsonld")
         writer = GraphWriter(out / "kg.ttl", out / "kg.jsonld")
-        return cls(writer, FastValidator(), small, options.validation)
+        return cls(writer, FastValidator(), options.validation, reuse)
+
+    def add_keyed(
+        self, blocks: Iterator[tuple[bytes, Callable[[], list]]], timer: StageTimer
+    ) -> None:
+        """Blocks of kg.rdf.keyed_blocks: copied from the previous build when it wrote them."""
+        writer, fast = self.writer, self.fast
+        get = self.reuse.get if self.reuse is not None else lambda _key: None
+        clock = time.perf_counter
+        seconds = {"rdf": 0.0, "validate": 0.0, "write": 0.0}  # (a timer per block costs)
+        started = clock()
+        for key, make in blocks:  # (the key is computed in next(): counted as "rdf")
+            found = get(key)
+            if found is not None:
+                turtle, jsonld, count, facts = found
+                made = clock()
+                fast.add_facts(facts)
+                checked = clock()
+                writer.add_serialized(turtle, jsonld, count, key, facts)
+            else:
+                block = make()
+                made = clock()
+                facts = fast.add_block(block)
+                checked = clock()
+                writer.add_block(block, key, facts)
+            written = clock()
+            seconds["rdf"] += made - started
+            seconds["validate"] += checked - made
+            seconds["write"] += written - checked
+            started = written
+        seconds["rdf"] += clock() - started
+        for name, value in seconds.items():
+            timer.seconds[name] = timer.seconds.get(name, 0.0) + value
+        if self.reuse is not None:
+            self.reuse.close()
+            self.reuse = None
 
     def add(self, blocks: Iterator[list], timer: StageTimer) -> None:
+        """Blocks of plain triples (not indexed for reuse)."""
         while True:
             with timer("rdf"):
                 block = next(blocks, None)
             if block is None:
                 return
-            with timer("write"):
-                converted = self.writer.add_block(block)
             with timer("validate"):
-                self.fast.add_block(converted)
-                if self.small is not None:
-                    for triple in block:
-                        self.small.add(triple)
-                    if self.validation == "auto" and len(self.small) > SHACL_MAX_TRIPLES:
-                        self.small = None  # too large for pySHACL: the fast validator decides
+                self.fast.add_block(block)
+            with timer("write"):
+                self.writer.add_block(block)
 
     def conclude(self, log: Log, timer: StageTimer) -> tuple[ValidationReport, str]:
         with timer("validate"):
-            if self.small is not None:
+            small = self.writer.triples <= SHACL_MAX_TRIPLES
+            if self.validation == "shacl" or (self.validation == "auto" and small):
                 log("Validating with SHACL (pySHACL)…")
-                return validate_graph(self.small), "pySHACL"
+                return validate_graph(self.writer.read_turtle()), "pySHACL"
             return self.fast.report(), "the fast SHACL validator"
+
+
+def block_index_path(out: Path) -> Path:
+    """Where the build records the blocks of kg.ttl / kg.jsonld for the next build."""
+    return Path(out) / ".cache" / BLOCK_INDEX
 
 
 def _overlap_streaming(options: BuildOptions) -> bool:
@@ -572,10 +707,10 @@ class _StreamChild:
             self.process.join()
         if outcome[0] == "error":
             raise RuntimeError(f"{self.out}: writing the graph failed: {outcome[1]}")
-        _, writer_state, fast, small, validation, seconds = outcome
+        _, writer_state, fast, validation, seconds = outcome
         for name, value in seconds.items():
             timer.seconds[name] = timer.seconds.get(name, 0.0) + value
-        return GraphStream(GraphWriter.resume(writer_state), fast, small, validation)
+        return GraphStream(GraphWriter.resume(writer_state), fast, validation)
 
     def discard(self) -> None:
         """Wait for the child and remove what it wrote (the build failed meanwhile)."""
@@ -589,9 +724,9 @@ def _stream_in_child(
     try:
         timer = StageTimer()
         stream = GraphStream.open(out, options)
-        stream.add(triple_blocks(data), timer)
+        stream.add_keyed(keyed_blocks(data), timer)
         state = stream.writer.pause()
-        sender.send(("ok", state, stream.fast, stream.small, stream.validation, timer.seconds))
+        sender.send(("ok", state, stream.fast, stream.validation, timer.seconds))
     except BaseException as exc:  # reported by the parent as one line
         sender.send(("error", f"{type(exc).__name__}: {exc}"))
     finally:
@@ -728,7 +863,7 @@ def _atomic_text(path: Path) -> Iterator[IO[str]]:
         raise
 
 
-def _write_csv(path: Path, rows: Iterable[list[object]]) -> None:
+def _write_csv(path: Path, rows: Iterable[Sequence[object]]) -> None:
     with _atomic_text(path) as handle:
         csv.writer(handle, lineterminator="\n").writerows(rows)
 
@@ -765,21 +900,24 @@ def _write_maps(
     )
 
 
-def entity_rows(data: KnowledgeGraphData) -> Iterator[list[object]]:
+def entity_rows(data: KnowledgeGraphData) -> Iterator[Sequence[object]]:
     yield ["iri", "type", "label", "alt_labels", "documents", "mentions", "code"]
-    for entity in data.entities:
-        yield [
-            str(entity_iri(entity.id)),
+    base = str(entity_iri(""))
+    yield from [
+        (
+            base + entity.id,
             entity.type,
             entity.label,
             "|".join(entity.alt_labels),
             "|".join(d for d, _ in entity.mention_counts),
             sum(n for _, n in entity.mention_counts),
             entity.code or "",
-        ]
+        )
+        for entity in data.entities
+    ]
 
 
-def relation_rows(data: KnowledgeGraphData) -> Iterator[list[object]]:
+def relation_rows(data: KnowledgeGraphData) -> Iterator[Sequence[object]]:
     labels = {e.id: e.label for e in data.entities}
     yield [
         "subject",
@@ -796,33 +934,18 @@ def relation_rows(data: KnowledgeGraphData) -> Iterator[list[object]]:
         quals = (
             json.dumps(dict(relation.qualifiers), ensure_ascii=False) if relation.qualifiers else ""
         )
-        for ev in relation.evidence:
-            yield [
-                labels[relation.subject],
-                relation.predicate,
-                labels[relation.object],
-                quals,
-                ev.doc_id,
-                ev.start,
-                ev.end,
-                ev.rule,
-                ev.sentence,
-            ]
-
-
-def mention_rows(data: KnowledgeGraphData) -> Iterator[list[object]]:
-    yield ["doc_id", "start", "end", "text", "type", "rule", "canonical", "entity"]
-    for mention, target in data.mentions:
-        yield [
-            mention.doc_id,
-            mention.start,
-            mention.end,
-            mention.text,
-            mention.type,
-            mention.rule,
-            mention.canonical,
-            target,
+        head = (labels[relation.subject], relation.predicate, labels[relation.object], quals)
+        yield from [
+            (*head, ev.doc_id, ev.start, ev.end, ev.rule, ev.sentence) for ev in relation.evidence
         ]
+
+
+def mention_rows(data: KnowledgeGraphData) -> Iterator[Sequence[object]]:
+    yield ["doc_id", "start", "end", "text", "type", "rule", "canonical", "entity"]
+    yield from [
+        (m.doc_id, m.start, m.end, m.text, m.type, m.rule, m.canonical, target)
+        for m, target in data.mentions
+    ]
 
 
 def check_corpus_folder(path: Path) -> None:

@@ -21,6 +21,7 @@ from kg.model import (
     Mention,
     Merge,
     Relation,
+    RelationCandidate,
 )
 from kg.rdf import slug
 
@@ -79,34 +80,43 @@ def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
     extractions = _merge_plan_spellings(extractions)
     labels: dict[str, tuple[str, str]] = {}  # id → (type, canonical)
     surfaces: dict[str, set[str]] = defaultdict(set)
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    merges: dict[str, set[Merge]] = defaultdict(set)
+    counts: dict[tuple[str, str], int] = {}  # (id, document) → mentions
+    merges: dict[str, set[tuple[str, str, str]]] = defaultdict(set)  # (surface, rule, document)
     codes: dict[str, str] = {}
     mention_links: list[tuple[Mention, str]] = []
 
     nested: list[Mention] = []
     for extraction in extractions:
         for mention in extraction.mentions:
-            if mention.rule.startswith("name-prefix"):
+            rule = mention.rule
+            if rule.startswith("name-prefix"):
                 # A place inside a longer name (湘潭 in 湘潭高新区) is no mention of its own: it
                 # only links the name to an entity found elsewhere.
                 nested.append(mention)
                 continue
-            names = mention.expands_to or (mention.canonical,)
-            for name, target in zip(names, mention_targets(mention), strict=True):
-                labels.setdefault(target, (mention.type, name))
-                if not (
-                    mention.expands_to and mention.type == "City"
-                ) and not mention.rule.startswith("context-home"):
-                    # 我市 names 湘潭市 only inside 湘潭's own documents: no alias either.
-                    # 长株潭三市 names the three cities together, none of them alone: no alias.
-                    # (长株潭三市发改委 stays an alias of each body: the gold and users look up
-                    # the group's bodies by that name.)
-                    surfaces[target].add(mention.text)
-                counts[target][mention.doc_id] += 1
-                if mention.text != name:
-                    merges[target].add(Merge(mention.text, mention.rule, mention.doc_id))
-                if mention.code and not mention.expands_to:
+            expands_to = mention.expands_to
+            if expands_to:
+                pairs = zip(expands_to, mention_targets(mention), strict=True)
+            else:
+                pairs = ((mention.canonical, entity_key(mention.type, mention.canonical)),)
+            # 我市 names 湘潭市 only inside 湘潭's own documents: no alias either.
+            # 长株潭三市 names the three cities together, none of them alone: no alias.
+            # (长株潭三市发改委 stays an alias of each body: the gold and users look up
+            # the group's bodies by that name.)
+            alias = not (expands_to and mention.type == "City") and not rule.startswith(
+                "context-home"
+            )
+            text, doc_id = mention.text, mention.doc_id
+            for name, target in pairs:
+                if target not in labels:
+                    labels[target] = (mention.type, name)
+                if alias:
+                    surfaces[target].add(text)
+                key = (target, doc_id)
+                counts[key] = counts.get(key, 0) + 1
+                if text != name:
+                    merges[target].add((text, rule, doc_id))
+                if mention.code and not expands_to:
                     codes[target] = mention.code
                 mention_links.append((mention, target))
 
@@ -118,9 +128,13 @@ def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
             labels.setdefault(target, (mention.type, mention.canonical))
             codes[target] = mention.code
             surfaces[target].add(mention.text)
-            counts[target][mention.doc_id] += 1
+            key = (target, mention.doc_id)
+            counts[key] = counts.get(key, 0) + 1
         if target in labels:
             mention_links.append((mention, target))
+    per_document: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for (target, doc_id), count in counts.items():
+        per_document[target].append((doc_id, count))
     entities = []
     for target in sorted(labels):
         type_name, label = labels[target]
@@ -130,8 +144,13 @@ def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
                 type=type_name,
                 label=label,
                 alt_labels=tuple(sorted(s for s in surfaces[target] if s != label)),
-                mention_counts=tuple(sorted(counts[target].items())),
-                merges=tuple(sorted(merges[target], key=lambda m: (m.doc_id, m.surface, m.rule))),
+                mention_counts=tuple(sorted(per_document[target])),
+                merges=tuple(
+                    Merge(surface, rule, doc_id)
+                    for surface, rule, doc_id in sorted(
+                        merges[target], key=lambda m: (m[2], m[0], m[1])
+                    )
+                ),
                 code=codes.get(target),
             )
         )
@@ -144,9 +163,12 @@ def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
         if relation.predicate == "partyTo":
             parties[relation.object].add(relation.subject)
     dropped = {e.id for e in entities if e.type == "Agreement" and len(parties[e.id]) < 2}
-    entities = [e for e in entities if e.id not in dropped]
-    relations = tuple(r for r in relations if r.subject not in dropped and r.object not in dropped)
-    mention_links = [(m, t) for m, t in mention_links if t not in dropped]
+    if dropped:
+        entities = [e for e in entities if e.id not in dropped]
+        relations = tuple(
+            r for r in relations if r.subject not in dropped and r.object not in dropped
+        )
+        mention_links = [(m, t) for m, t in mention_links if t not in dropped]
     documents = tuple(e.document for e in extractions)
     return KnowledgeGraphData(
         documents=documents,
@@ -250,24 +272,31 @@ def _merge_plan_spellings(extractions: list[DocumentExtraction]) -> list[Documen
     if not any(found for found, _ in variants.values()):
         return extractions
 
+    nothing: tuple[dict[str, str], str] = ({}, "")
+
     def fix(mention: Mention) -> Mention:
-        found, rule = variants.get(mention.type, ({}, ""))
+        found, rule = variants.get(mention.type, nothing)
         if mention.canonical in found:
             return replace(
                 mention, canonical=found[mention.canonical], rule=f"{mention.rule}|{rule}"
             )
         return mention
 
-    return [
-        replace(
-            e,
-            mentions=tuple(fix(m) for m in e.mentions),
-            relations=tuple(
-                replace(r, subject=fix(r.subject), object=fix(r.object)) for r in e.relations
-            ),
+    def fix_candidate(candidate: RelationCandidate) -> RelationCandidate:
+        subject, obj = fix(candidate.subject), fix(candidate.object)
+        if subject is candidate.subject and obj is candidate.object:
+            return candidate
+        return replace(candidate, subject=subject, object=obj)
+
+    fixed = []
+    for e in extractions:
+        mentions = tuple(fix(m) for m in e.mentions)
+        relations = tuple(fix_candidate(r) for r in e.relations)
+        changed = any(a is not b for a, b in zip(mentions, e.mentions, strict=True)) or any(
+            a is not b for a, b in zip(relations, e.relations, strict=True)
         )
-        for e in extractions
-    ]
+        fixed.append(replace(e, mentions=mentions, relations=relations) if changed else e)
+    return fixed
 
 
 def documents_of(data: KnowledgeGraphData) -> dict[str, Document]:

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from types import SimpleNamespace
 
-import pyoxigraph as ox
 from pyshacl import validate as shacl_validate
 from rdflib import RDF, RDFS, SKOS, BNode, Graph, Namespace, URIRef
 from rdflib.namespace import DCTERMS
@@ -97,9 +96,10 @@ _LEXICAL = {
 
 
 def _well_typed(value: object, datatype: str) -> bool:
-    if not isinstance(value, ox.Literal) or value.datatype.value != datatype:
+    """Whether a plain term (kg.rdf.PLAIN) is a well-formed literal of ``datatype``."""
+    if not isinstance(value, tuple) or value[2] != datatype:
         return False
-    lexical = value.value
+    lexical = value[0]
     if datatype == _XSD + "date":
         match = _DATE.fullmatch(lexical)
         return bool(match) and 1 <= int(match.group(1)) <= 12 and 1 <= int(match.group(2)) <= 31
@@ -108,13 +108,13 @@ def _well_typed(value: object, datatype: str) -> bool:
 
 
 def _chinese(label: object) -> bool:
-    language = (label.language or "").lower() if isinstance(label, ox.Literal) else ""
+    language = (label[1] or "").lower() if isinstance(label, tuple) else ""
     return language == "zh" or language.startswith("zh-")
 
 
-def _value(term: object) -> str:
-    """The IRI, literal text or blank node id of a pyoxigraph term."""
-    return getattr(term, "value", None) or str(term)
+def _value(node: object) -> str:
+    """The IRI (or blank node id) or the literal text of a plain term."""
+    return node if isinstance(node, str) else node[0]  # type: ignore[index]
 
 
 @lru_cache(maxsize=1)
@@ -166,12 +166,36 @@ def _shape_messages() -> dict[tuple[str, str], str]:
     return messages
 
 
+class _Found:
+    """What the checks of one block found: its own violations, and the facts about its nodes
+    that constraints across nodes need (see :meth:`FastValidator.add_facts`)."""
+
+    __slots__ = (
+        "violations",
+        "documents",
+        "agreements",
+        "parties",
+        "must_be_documents",
+        "asserted",
+        "evidenced",
+    )
+
+    def __init__(self) -> None:
+        for name in self.__slots__:
+            setattr(self, name, [])
+
+    def facts(self) -> tuple[tuple, ...]:
+        return tuple(tuple(getattr(self, name)) for name in self.__slots__)
+
+
 class FastValidator:
     """Checks every constraint of ontology/shapes.ttl on a stream of node blocks.
 
     A block holds every triple of the nodes it describes (their labels, types, offsets…), as
-    kg.rdf.triple_blocks emits them; constraints across nodes (classes of linked nodes, parties
-    of agreements, evidence of asserted relations) are checked at the end.
+    kg.rdf.keyed_blocks emits them, in plain terms (kg.rdf.PLAIN); constraints across nodes
+    (classes of linked nodes, parties of agreements, evidence of asserted relations) are checked
+    at the end. What a block contributes (:meth:`add_block`'s result) depends on the block
+    only, so a build that copies a block written before adds its recorded facts instead.
     """
 
     def __init__(self) -> None:
@@ -190,13 +214,16 @@ class FastValidator:
         self.asserted: set[tuple[str, str, str]] = set()
         self.evidenced: set[tuple[str, str, str]] = set()
 
-    def _violation(self, focus: object, path: object, shape: str, fallback: str = "") -> None:
+    def _violation(
+        self, found: _Found, focus: object, path: object, shape: str, fallback: str = ""
+    ) -> None:
         path_text = str(path) if path else ""
         message = self.messages.get((shape, path_text)) or fallback or "violates a shape"
-        self.violations.append(Violation(_short(focus), _short(path) if path else "", message))
+        found.violations.append((_short(focus), _short(path) if path else "", message))
 
     def _count(
         self,
+        found: _Found,
         focus: str,
         values: dict[str, list],
         path: str,
@@ -204,76 +231,106 @@ class FastValidator:
         low: int,
         high: int | None,
     ) -> list:
-        found = values.get(path, [])
-        if len(found) < low:
-            self._violation(focus, path, shape, f"Less than {low} values on {_short(path)}")
-        elif high is not None and len(found) > high:
-            self._violation(focus, path, shape, f"More than {high} values on {_short(path)}")
-        return found
+        items = values.get(path, [])
+        if len(items) < low:
+            self._violation(found, focus, path, shape, f"Less than {low} values on {_short(path)}")
+        elif high is not None and len(items) > high:
+            self._violation(found, focus, path, shape, f"More than {high} values on {_short(path)}")
+        return items
 
-    def add_block(self, triples: Iterable[tuple]) -> None:
-        """Check the nodes of one block of pyoxigraph triples (see kg.rdf.GraphWriter)."""
+    def add_block(self, triples: Iterable[tuple]) -> tuple[tuple, ...]:
+        """Check the nodes of one block of plain triples; returns what it found (the block's
+        facts, for :meth:`add_facts` in a later build that reuses the block)."""
+        found = _Found()
         by_subject: dict[str, dict[str, list]] = {}
         relation_predicates, party = self.relation_predicates, self.iri.party_to
         for s, p, o in triples:
-            subject, predicate = _value(s), p.value
-            by_subject.setdefault(subject, {}).setdefault(predicate, []).append(o)
-            if predicate in relation_predicates:
-                self.asserted.add((subject, predicate, _value(o)))
-            if predicate == party:
-                self.parties[_value(o)] = self.parties.get(_value(o), 0) + 1
+            values = by_subject.get(s)
+            if values is None:
+                values = by_subject[s] = {}
+            objects = values.get(p)
+            if objects is None:
+                values[p] = [o]
+            else:
+                objects.append(o)
+            if p in relation_predicates:
+                found.asserted.append((s, p, _value(o)))
+            if p == party:
+                found.parties.append(_value(o))
         for subject, values in by_subject.items():
-            self._check_node(subject, values)
+            self._check_node(found, subject, values)
+        facts = found.facts()
+        self.add_facts(facts)
+        return facts
 
-    def _check_node(self, focus: str, values: dict[str, list]) -> None:
+    def add_facts(self, facts: tuple[tuple, ...]) -> None:
+        """Take in what :meth:`add_block` found in a block."""
+        violations, documents, agreements, parties, must_be, asserted, evidenced = facts
+        if violations:
+            self.violations += [Violation(*v) for v in violations]
+        if documents:
+            self.documents.update(documents)
+        if agreements:
+            self.agreements.update(agreements)
+        for node in parties:
+            self.parties[node] = self.parties.get(node, 0) + 1
+        setdefault = self.must_be_documents.setdefault
+        for value, focus, path, shape in must_be:
+            setdefault(value, (focus, path, shape))
+        if asserted:
+            self.asserted.update(asserted)
+        if evidenced:
+            self.evidenced.update(evidenced)
+
+    def _check_node(self, found: _Found, focus: str, values: dict[str, list]) -> None:
         iri = self.iri
         types = {_value(t) for t in values.get(iri.type, ())}
+        if not types:
+            return
         entity_types = types & self.entity_classes
         if entity_types:
             shape = "EntityShape"
-            for label in self._count(focus, values, iri.pref_label, shape, 1, 1):
+            for label in self._count(found, focus, values, iri.pref_label, shape, 1, 1):
                 if not _chinese(label):  # sh:languageIn ("zh"): zh or zh-*
-                    self._violation(focus, iri.pref_label, shape)
-            self._count(focus, values, iri.label, shape, 1, None)
+                    self._violation(found, focus, iri.pref_label, shape)
+            self._count(found, focus, values, iri.label, shape, 1, None)
             if len(entity_types) > 1:
-                self._violation(focus, iri.type, shape)
+                self._violation(found, focus, iri.type, shape)
             for doc in values.get(iri.mentioned_in, ()):
-                self.must_be_documents.setdefault(_value(doc), (focus, iri.mentioned_in, shape))
+                found.must_be_documents.append((_value(doc), focus, iri.mentioned_in, shape))
         if iri.agreement in types:
-            self.agreements.add(focus)
+            found.agreements.append(focus)
         if iri.document in types:
             shape = "DocumentShape"
-            self.documents.add(focus)
-            self._count(focus, values, iri.title, shape, 1, 1)
-            dates = self._count(focus, values, iri.date, shape, 0, 1)
+            found.documents.append(focus)
+            self._count(found, focus, values, iri.title, shape, 1, 1)
+            dates = self._count(found, focus, values, iri.date, shape, 0, 1)
             if any(not _well_typed(d, _XSD + "date") for d in dates):
-                self._violation(focus, iri.date, shape)
-            self._count(focus, values, iri.is_string, shape, 1, 1)
+                self._violation(found, focus, iri.date, shape)
+            self._count(found, focus, values, iri.is_string, shape, 1, 1)
         if iri.evidence_class in types:
             shape = "EvidenceShape"
-            for doc in self._count(focus, values, iri.reference_context, shape, 1, 1):
-                self.must_be_documents.setdefault(
-                    _value(doc), (focus, iri.reference_context, shape)
-                )
+            for doc in self._count(found, focus, values, iri.reference_context, shape, 1, 1):
+                found.must_be_documents.append((_value(doc), focus, iri.reference_context, shape))
             for index in (iri.begin_index, iri.end_index):
-                found = self._count(focus, values, index, shape, 1, 1)
-                if any(not _well_typed(v, _XSD + "nonNegativeInteger") for v in found):
-                    self._violation(focus, index, shape)
-            self._count(focus, values, iri.anchor_of, shape, 1, 1)
-            self._count(focus, values, iri.rule, shape, 1, None)
+                items = self._count(found, focus, values, index, shape, 1, 1)
+                if any(not _well_typed(v, _XSD + "nonNegativeInteger") for v in items):
+                    self._violation(found, focus, index, shape)
+            self._count(found, focus, values, iri.anchor_of, shape, 1, 1)
+            self._count(found, focus, values, iri.rule, shape, 1, None)
         if iri.statement in types:
             shape = "StatementShape"
             parts = [
-                self._count(focus, values, p, shape, 1, 1)
+                self._count(found, focus, values, p, shape, 1, 1)
                 for p in (iri.subject, iri.predicate, iri.object)
             ]
             evidence = values.get(iri.evidence, [])
             counts = values.get(iri.mention_count, [])
             counted = bool(counts) and all(_well_typed(c, _XSD + "integer") for c in counts)
             if not evidence and not counted:
-                self._violation(focus, "", shape)
+                self._violation(found, focus, "", shape)
             if evidence and all(len(part) == 1 for part in parts):
-                self.evidenced.add(tuple(_value(part[0]) for part in parts))
+                found.evidenced.append(tuple(_value(part[0]) for part in parts))
 
     def merge(self, other: FastValidator) -> None:
         """Take in what another validator saw (of other nodes of the same graph)."""
@@ -310,12 +367,12 @@ class FastValidator:
 
 def validate_fast(graph: Graph) -> ValidationReport:
     """Validate an rdflib graph with :class:`FastValidator` (one block per subject)."""
-    from kg.rdf import to_oxigraph
+    from kg.rdf import from_rdflib
 
     validator = FastValidator()
     by_subject: dict[object, list[tuple]] = {}
     for s, p, o in graph:
-        by_subject.setdefault(s, []).append((to_oxigraph(s), to_oxigraph(p), to_oxigraph(o)))
+        by_subject.setdefault(s, []).append((from_rdflib(s), from_rdflib(p), from_rdflib(o)))
     for block in by_subject.values():
         validator.add_block(block)
     return validator.report()

@@ -228,6 +228,63 @@ def test_streamed_turtle_and_jsonld_hold_the_rdflib_graph(serial_build, corpus: 
     assert isomorphic(turtle, jsonld)
 
 
+def test_plain_turtle_and_jsonld_writers_match_pyoxigraph() -> None:
+    import json
+
+    import pyoxigraph as ox
+
+    from kg.rdf import STREAM_PREFIXES, jsonld_block, turtle_block
+
+    xsd = "http://www.w3.org/2001/XMLSchema#"
+    nasty = "".join(map(chr, range(128))) + "\u2028\u00a0湘\ufeff\U0001f600"
+    doc = "https://w3id.org/czt-kg/doc/doc_1"
+    city = "https://w3id.org/czt-kg/id/City/湘潭市"
+    triples = [
+        (doc, str(RDF.type), str(CZT.Document)),
+        (doc, str(NIF.isString), (nasty, None, None)),
+        (doc, str(DCTERMS.title), ('标题 "引号"\n', "zh", None)),
+        (doc, str(DCTERMS.date), ("2024-01-02", None, xsd + "date")),
+        (city, str(CZT.mentionedIn), doc),
+        (city, str(CZT.mentionedIn), "https://w3id.org/czt-kg/doc/doc_2"),
+        (city, str(CZT.mentionCount), ("-3", None, xsd + "integer")),
+        (city, str(CZT.mentionCount), ("03x", None, xsd + "integer")),
+        (city, str(NIF.beginIndex), ("5", None, xsd + "nonNegativeInteger")),
+        (city, str(CZT.pageRank), ("0.25", None, xsd + "double")),
+    ]
+
+    def term(node):
+        if isinstance(node, str):
+            return ox.NamedNode(node)
+        value, language, datatype = node
+        if language:
+            return ox.Literal(value, language=language)
+        return ox.Literal(value, datatype=ox.NamedNode(datatype)) if datatype else ox.Literal(value)
+
+    expected = [ox.Triple(*map(term, triple)) for triple in triples]
+    turtle = ox.serialize(expected, format=ox.RdfFormat.TURTLE, prefixes=STREAM_PREFIXES)
+    body = b"\n".join(line for line in turtle.split(b"\n") if not line.startswith(b"@prefix "))
+    assert turtle_block(triples).encode("utf-8") == body
+    jsonld = ox.serialize(expected, format=ox.RdfFormat.JSON_LD)
+    assert f"[{jsonld_block(triples)}]".encode() == jsonld
+    assert json.loads(f"[{jsonld_block(triples)}]") == json.loads(jsonld)
+
+
+def test_rebuild_copies_blocks_only_from_the_files_it_indexed(
+    serial_build, corpus: Path, tmp_path: Path
+) -> None:
+    from kg.pipeline import block_index_path
+
+    out = tmp_path / "out"
+    shutil.copytree(serial_build.out, out)
+    assert block_index_path(out).is_file()
+    assert _outputs(build(_options(corpus, out)).out) == _outputs(serial_build.out)
+    with open(out / "kg.ttl", "ab") as handle:  # the files are no longer those of the index
+        handle.write(b"# edited\n")
+    assert _outputs(build(_options(corpus, out)).out) == _outputs(serial_build.out)
+    block_index_path(out).write_bytes(b"not an index")
+    assert _outputs(build(_options(corpus, out)).out) == _outputs(serial_build.out)
+
+
 # ------------------------------------------------------------------------------ validation
 
 
