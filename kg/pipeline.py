@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import IO, Any
 
 import networkx as nx
-from rdflib import Graph
 
 from kg.corpus import read_document
 from kg.errors import InputError, NoDocumentsError, ValidationError
@@ -531,16 +530,17 @@ def _build_graph(
     # child process while this one runs the analysis (the two are the bulk of the serial part).
     child = _StreamChild.start(data, out, options) if _overlap_streaming(options) else None
     analysis = None
-    metrics = Graph()
+    metrics: list = []
     network = None
     if options.analysis:
         with timer("analysis"):
-            from kg.analysis import analyse, write_metrics
+            from kg.analysis import analyse, metric_triples
 
             try:
                 network = network_from_data(data)
                 analysis = analyse(network, betweenness_k=BETWEENNESS_SAMPLE)
-                write_metrics(metrics, analysis)
+                # The triples write_metrics would add, without an rdflib graph in between.
+                metrics = list(dict.fromkeys(metric_triples(analysis)))
             except BaseException:
                 if child is not None:
                     child.discard()

@@ -383,9 +383,9 @@ def triple_blocks(data: KnowledgeGraphData) -> Iterator[list[Triple]]:
         yield make()
 
 
-def graph_blocks(graph: Graph) -> Iterator[list[Triple]]:
-    """An rdflib graph's triples as blocks per subject, sorted (for deterministic output), in
-    plain terms."""
+def graph_blocks(graph: Iterable[tuple[Node, Node, Node]]) -> Iterator[list[Triple]]:
+    """An rdflib graph's triples (or any iterable of distinct rdflib triples) as blocks per
+    subject, sorted (for deterministic output), in plain terms."""
     by_subject: dict[Node, list[tuple[Node, Node, Node]]] = {}
     for triple in graph:
         by_subject.setdefault(triple[0], []).append(triple)
