@@ -35,7 +35,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import networkx as nx
 
@@ -546,9 +546,20 @@ def _build_graph(
                     child.discard()
                 raise
     log("Writing and validating the graph…")
+    with timer("write"):
+        try:
+            tables = StagedTables.write(out, data)
+        except BaseException:
+            if child is not None:
+                child.discard()
+            raise
     if child is not None:
         with timer("stream-wait"):
-            stream = child.result(timer)
+            try:
+                stream = child.result(timer)
+            except BaseException:
+                tables.discard()
+                raise
     else:
         stream = GraphStream.open(out, options)
     try:
@@ -565,9 +576,10 @@ def _build_graph(
             stream.writer.save_index(index)
     except BaseException:
         stream.writer.discard()
+        tables.discard()
         raise
     with timer("write"):
-        _write_tables(out, data, analysis, log)
+        _write_tables(out, data, analysis, log, tables)
         if options.maps:
             _write_maps(out, data, network, analysis)
     if options.store:
@@ -847,32 +859,52 @@ def network_with_metrics(network: nx.MultiDiGraph, analysis: Any) -> nx.MultiDiG
 # ------------------------------------------------------------------------------ other outputs
 
 
-@contextmanager
-def _atomic_text(path: Path) -> Iterator[IO[str]]:
-    """A text file written to a temporary sibling and renamed into place (like write_atomic)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+@dataclass
+class StagedTables:
+    """The CSV tables written to temporary siblings, renamed into place by :meth:`publish` once
+    the graph is committed (or removed by :meth:`discard`): a build that fails validation leaves
+    the previous tables as they were. Staged while the graph is streamed by a child process, the
+    tables cost the parallel build nothing."""
+
+    files: list[tuple[Path, Path]]  # (temporary, target)
+
+    @classmethod
+    def write(cls, out: Path, data: KnowledgeGraphData) -> StagedTables:
+        out.mkdir(parents=True, exist_ok=True)
+        staged = cls([])
+        try:
+            for name, rows in (
+                ("entities.csv", entity_rows(data)),
+                ("relations.csv", relation_rows(data)),
+                ("mentions.csv", mention_rows(data)),
+            ):
+                fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
+                staged.files.append((Path(temp), out / name))
+                with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                    csv.writer(handle, lineterminator="\n").writerows(rows)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+        except BaseException:
+            staged.discard()
+            raise
+        return staged
+
+    def publish(self) -> None:
+        for temp, target in self.files:
+            os.replace(temp, target)
+        self.files = []
+
+    def discard(self) -> None:
+        for temp, _target in self.files:
+            temp.unlink(missing_ok=True)
+        self.files = []
 
 
-def _write_csv(path: Path, rows: Iterable[Sequence[object]]) -> None:
-    with _atomic_text(path) as handle:
-        csv.writer(handle, lineterminator="\n").writerows(rows)
-
-
-def _write_tables(out: Path, data: KnowledgeGraphData, analysis: Any, log: Log) -> None:
+def _write_tables(
+    out: Path, data: KnowledgeGraphData, analysis: Any, log: Log, staged: StagedTables | None = None
+) -> None:
     log(f"Writing {out}/ …")
-    _write_csv(out / "entities.csv", entity_rows(data))
-    _write_csv(out / "relations.csv", relation_rows(data))
-    _write_csv(out / "mentions.csv", mention_rows(data))
+    (staged or StagedTables.write(out, data)).publish()
     if analysis is not None:
         from kg.io import write_atomic
         from kg.report import render_report

@@ -488,3 +488,30 @@ def test_query_and_serve_read_from_the_store(serial_build, oxigraph_server: str)
     )
     assert missing.returncode != 0 and "Traceback" not in missing.stderr
     assert "not a store URL" in missing.stderr
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_build_that_fails_validation_keeps_the_previous_outputs(
+    serial_build, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    import kg.pipeline as pipeline
+    from kg.errors import ValidationError
+    from kg.validate import ValidationReport
+
+    out = tmp_path / "out"
+    shutil.copytree(serial_build.out, out)
+    before = _outputs(out)
+    (corpus / "zz_extra.txt").write_text(
+        "长沙市与岳阳市签署文旅合作协议。\n两市将共建湘江旅游带。\n", encoding="utf-8"
+    )
+    failing = ValidationReport(conforms=False, violations=())
+    monkeypatch.setattr(
+        pipeline.GraphStream, "conclude", lambda self, log, timer: (failing, "test")
+    )
+    try:
+        with pytest.raises(ValidationError):
+            build(_options(corpus, out, workers=workers))
+    finally:
+        (corpus / "zz_extra.txt").unlink()
+    assert _outputs(out) == before
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
