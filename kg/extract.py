@@ -28,6 +28,12 @@ PARK_FULL_FORMS = {
 _QUOTES = str.maketrans("", "", "“”\"'「」")
 _HOME_CITY_WORDS = ("我市", "本市")
 _HOME_PROVINCE_WORDS = ("我省", "本省")
+_PARK_BODY = re.compile(
+    "(?:"
+    + "|".join(sorted(PARK_FULL_FORMS.keys() | set(PARK_FULL_FORMS.values()), key=len)[::-1])
+    + "|开发区|产业园区|工业园区|产业园|工业园|新区)(?:党工委|工委|管委会|管理委员会)"
+)
+_BODY_TAIL = r"(?:党工委|工委|管委会|管理委员会)$"
 _MULTIPLES = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5}
 
 
@@ -40,33 +46,51 @@ class DocumentContext:
 
     @classmethod
     def infer(cls, document: Document, candidates: list[Candidate]) -> DocumentContext:
+        """The home city is the city named most (a title counts ten times); the home province is
+        the one whose own name and whose cities and counties are named most, so that a document
+        of one province that mentions another once (学习江西经验) keeps its own."""
         gazetteer = load_gazetteer()
         counts: Counter[str] = Counter()
         title_end = len(document.title) + 2 if document.text.startswith(document.title) else 0
         province_counts: Counter[str] = Counter()
+
+        def count(division: Division, weight: int) -> None:
+            if division.level == "province":
+                province_counts[division.code] += weight
+                return
+            if division.name.endswith("市") and division.level in ("city", "county"):
+                counts[division.code] += weight
+            province = _province_of(division)
+            if province is not None:
+                province_counts[province.code] += weight
+
         for cand in candidates:
             if not cand.code:
                 continue
             division = gazetteer.by_code(cand.code)
             if division is None:
                 continue
-            weight = 10 if cand.start < title_end else 1
-            if division.level == "province":
-                province_counts[division.code] += weight
-            elif division.name.endswith("市"):
-                counts[division.code] += weight
+            count(division, 10 if cand.start < title_end else 1)
         # Also count divisions named inside longer names (湘乡市长株潭…领导小组办公室).
         for match in division_matcher().pattern.finditer(document.title):
             division = gazetteer.resolve(match.group())
-            if division and division.level != "province" and division.name.endswith("市"):
-                counts[division.code] += 10
-        home_city = gazetteer.by_code(_top(counts)) if counts else None
+            if division is not None:
+                count(division, 10)
         home_province = gazetteer.by_code(_top(province_counts)) if province_counts else None
+        own = {
+            code: n
+            for code, n in counts.items()
+            if home_province is None or code[:2] == home_province.code[:2]
+        }
+        home_city = gazetteer.by_code(_top(own or counts)) if counts else None
         if home_province is None and home_city is not None:
-            home_province = next(
-                (d for d in gazetteer.ancestors(home_city) if d.level == "province"), None
-            )
+            home_province = _province_of(home_city)
         return cls(home_city=home_city, home_province=home_province)
+
+
+@lru_cache(maxsize=4096)
+def _province_of(division: Division) -> Division | None:
+    return next((d for d in load_gazetteer().ancestors(division) if d.level == "province"), None)
 
 
 def _top(counts: Counter[str]) -> str:
@@ -89,6 +113,10 @@ def canonical_agency(surface: str, context: DocumentContext) -> tuple[str, str]:
     rest = name
     rule = "agency-as-written"
     match = division_matcher().pattern.match(name)
+    if match and _PARK_BODY.match(name, match.end()):
+        # A park's body (X经开区党工委, X高新区管委会) is named after the park as written:
+        # 浏阳 there is the park's name, not the level of a division.
+        return name, "agency-park-body"
     if (
         match
         and len(match.group()) < len(name)
@@ -270,13 +298,60 @@ def _replace(mention: Mention, **changes: object) -> Mention:
     return replace(mention, **changes)
 
 
-def _expand_group_agencies(mentions: list[Mention], context: DocumentContext) -> list[Mention]:
-    """三市发改委 / 长株潭三市市委宣传部 → the same body of each city of the enumeration."""
+_LIST_JOINERS = ("、", "，", ",", "和", "及", "与")
+
+
+def _listed_cities(text: str, start: int, last: str) -> tuple[Division, ...]:
+    """The cities of a list that ends in ``last`` just before ``start`` (A、B、C三市X局: the
+    mention starts at C): each item a city's full or short name, joined by 、/和/及."""
+    gazetteer = load_gazetteer()
+    matcher = division_matcher()
+    division = matcher.division(last) if last in matcher.forms else None
+    if division is None or division.level != "city":
+        return ()
+    cities = [division]
+    end = start
+    while end > 0 and text[end - 1] in _LIST_JOINERS:
+        joined = end - 1
+        for size in range(6, 1, -1):
+            item = text[max(0, joined - size) : joined]
+            if len(item) == size and item in matcher.forms:
+                found = gazetteer.resolve(item)
+                if found is not None and found.level == "city" and found not in cities:
+                    cities.insert(0, found)
+                    end = joined - size
+                    break
+        else:
+            break
+    return tuple(cities) if len(cities) > 1 else ()
+
+
+def _expand_group_agencies(
+    mentions: list[Mention], context: DocumentContext, text: str = ""
+) -> list[Mention]:
+    """三市发改委 / 长株潭三市市委宣传部 / A、B、C三市X局 → the same body of each city of the
+    enumeration."""
     out = []
     for mention in mentions:
         match = re.match(r"^(.*?)([两二三四五])市(.+)$", mention.text)
         if mention.type == "Agency" and match:
             cities = decompose_cities(match.group(1)) if match.group(1) else ()
+            listed = _listed_cities(text, mention.start, match.group(1))
+            if listed and len(listed) == _MULTIPLES[match.group(2)]:
+                cities = listed
+                last = listed[-1]
+                out.append(
+                    Mention(
+                        doc_id=mention.doc_id,
+                        start=mention.start,
+                        end=mention.start + len(match.group(1)),
+                        text=match.group(1),
+                        type=level_to_type(last.level),
+                        rule="agency-division",
+                        canonical=last.name,
+                        code=last.code,
+                    )
+                )
             if not cities and context.home_city is None:
                 out.append(mention)
                 continue
@@ -327,9 +402,17 @@ def _title_plan(document: Document) -> Candidate | None:
     title = document.title
     if not document.text.startswith(title):
         return None
-    if any(title.endswith(head) for head in lexicon.suffixes["Plan"]):
-        return Candidate(0, len(title), "Plan", "document-title", 6)
+    note = _TITLE_NOTE.search(title)
+    name = title[: note.start()] if note else title
+    if any(name.endswith(head) for head in lexicon.suffixes["Plan"]):
+        return Candidate(0, len(name), "Plan", "document-title", 6)
     return None
+
+
+# Editorial notes after a title, not part of the plan's name: …工作要点(节选), …方案(征求意见稿).
+_TITLE_NOTE = re.compile(
+    r"\s*[(（【\[](?:节选|摘要|摘编|全文|附全文|原文|征求意见稿|送审稿|图解|解读|简版)[)）】\]]\s*$"
+)
 
 
 def _name_prefixes(document: Document, mentions: list[Mention]) -> list[Mention]:
@@ -399,6 +482,20 @@ def _name_prefixes(document: Document, mentions: list[Mention]) -> list[Mention]
     return out
 
 
+def _park_short_forms(mentions: list[Mention]) -> list[Mention]:
+    """经开区 also abbreviates 经济开发区 (a provincial park): in a document that writes the park
+    in full as X经济开发区 and never as X经济技术开发区, X经开区 is that park."""
+    written = {m.text for m in mentions if m.type == "Park"}
+    out = []
+    for mention in mentions:
+        if mention.type == "Park" and mention.text.endswith("经开区"):
+            stem = mention.text[: -len("经开区")]
+            if stem + "经济开发区" in written and stem + "经济技术开发区" not in written:
+                mention = _replace(mention, canonical=stem + "经济开发区")
+        out.append(mention)
+    return out
+
+
 def _nested_in_agencies(document: Document, mentions: list[Mention]) -> list[Mention]:
     """Divisions written in full inside an agency's name are mentions of them (萍乡市 in
     萍乡市发改委, 安源区 in 萍乡市安源区政府), and the parent body of a sub-unit is one
@@ -424,6 +521,22 @@ def _nested_in_agencies(document: Document, mentions: list[Mention]) -> list[Men
                         rule="agency-division",
                         canonical=division.name,
                         code=division.code,
+                    )
+                )
+        if (body := _PARK_BODY.search(outer.text)) and body.end() == len(outer.text):
+            # The park a 党工委/管委会 belongs to is named in it (X经开区党工委 → X经开区).
+            cut = body.start() + len(body.group()) - len(re.search(_BODY_TAIL, body.group())[0])
+            park = outer.text[:cut]
+            if len(park) >= 4:
+                out.append(
+                    Mention(
+                        doc_id=document.id,
+                        start=outer.start,
+                        end=outer.start + cut,
+                        text=park,
+                        type="Park",
+                        rule="agency-division-park",
+                        canonical=canonical_park(park),
                     )
                 )
         if outer.text.endswith(("办公室", "办事处")):
@@ -500,11 +613,13 @@ def extract_mentions(document: Document, nlp: Language | None = None) -> list[Me
                 and mention.type == "Plan"
                 and "本" in document.text[mention.start - 1 : mention.start]
             ):
-                mentions[i] = _replace(mention, canonical=normalise_name(document.title))
+                plan_name = document.text[title_plan.start : title_plan.end]
+                mentions[i] = _replace(mention, canonical=normalise_name(plan_name))
     mentions = _regions_and_enumerations(document, mentions)
-    mentions = _expand_group_agencies(mentions, context)
+    mentions = _expand_group_agencies(mentions, context, document.text)
     mentions = _document_coreference(mentions)
     mentions += _nested_in_agencies(document, mentions)
+    mentions = _park_short_forms(mentions)
     mentions += _name_prefixes(document, mentions)
     mentions += task_mentions(document)
     mentions.sort(key=lambda m: (m.start, m.end, m.type))

@@ -429,6 +429,8 @@ def _name_piece(word: str, lexicon: Lexicon) -> bool:
     tag = _word_tags().get(word)
     if tag is None or word in lexicon.name_verbs:
         return True
+    if word in division_matcher().forms:
+        return True  # a place's short form that jieba tags otherwise (a county read as a verb)
     if tag in _STOP_TAGS:
         return False
     if tag == "v" and word not in lexicon.name_verbs:
@@ -845,7 +847,10 @@ def czt_persons(doc: Doc) -> Doc:
     titles, byline = _person_patterns()
     text = _text(doc)
     found = _candidates(doc)
+    index: TokenIndex = doc.user_data["czt.index"]
     for match in titles.finditer(text):
+        if not index.starts_token(match.start()) and not index.ends_token(match.end()):
+            continue  # 地处长沙: a "title" read across two words (处长) is none
         length = _name_after(text, match.end(), lexicon)
         if length:
             start = match.end()
@@ -977,14 +982,20 @@ def czt_names(doc: Doc) -> Doc:
         real_type = "Agency" if type_name == "Agency_short" else type_name
         for match in pattern.finditer(text):
             head_start, head_end = match.span()
-            if not index.ends_token(head_end) and type_name != "Agency_short":
-                continue
-            if type_name == "Agency_short" and not index.ends_token(head_end):
-                continue
+            if not index.ends_token(head_end) and not _title_follows(text, head_end, lexicon):
+                continue  # (X局局长: jieba cuts 局局长, the body's head is glued to its title)
             works = real_type in _WORKS and (real_type != "Project" or match.group() in _WORK_HEADS)
             start = extend_left(doc, index, head_start, _MAX_CHARS[real_type], allow_verbs=works)
             stem = text[start:head_start]
             head = match.group()
+            if real_type == "Region":
+                start = _region_start(doc, index, start, head_start)
+                stem = text[start:head_start]
+                if not stem or not _has_proper_part(doc, index, start, head_start):
+                    continue  # 所属地区, 遍都市圈: no place of its own
+            elif real_type == "Industry":
+                start = _strip_leading_verbs(doc, index, start, head_start)
+                stem = text[start:head_start]
             if type_name == "Agency_short":
                 if not _short_agency_ok(text, start, head_start, lexicon):
                     continue
@@ -1087,14 +1098,21 @@ _CATEGORY_TYPE = {
     "高中": "Organization",
     "医院": "Organization",
 }
+# Industries listed before their category: A、B、C三个国家级产业集群, A、B等产业, A、B三大主导产业.
+_INDUSTRY_LIST = re.compile(
+    r"(?:等|[\d一二三四五六七八九十两]+\s*[个大类])\s*"
+    r"(?:国家级|省级|市级|重点|新兴|优势|特色|主导|支柱|战略性|先进|现代|千亿级?|百亿级?)*"
+    r"(产业集群|制造业集群|产业链|主导产业|支柱产业|优势产业|新兴产业|产业(?=[，。；、,;]|具有|发展))"
+)
 _ITEM_TAIL = re.compile(r"(?:建设|前期工作|工作)+$|(?<=项目)[一二三四五六七八九十]期$")
 
 
 def _enumerated_items(doc: Doc, index: TokenIndex) -> list[Candidate]:
     text = _text(doc)
     out = []
-    for match in _LIST_CATEGORY.finditer(text):
-        type_name = _CATEGORY_TYPE[match.group(1)]
+    matches = [(m, _CATEGORY_TYPE[m.group(1)]) for m in _LIST_CATEGORY.finditer(text)]
+    out.extend(_industry_items(doc, index))
+    for match, type_name in matches:
         list_end = match.start()
         clause_start = (
             max(
@@ -1126,12 +1144,87 @@ def _enumerated_items(doc: Doc, index: TokenIndex) -> list[Candidate]:
     return out
 
 
+_COUNT = {c: i for i, c in enumerate("一二三四五六七八九十", 1)} | {"两": 2}
+
+
+def _industry_items(doc: Doc, index: TokenIndex) -> list[Candidate]:
+    """Items of a list closed by 等 or a count and an industry noun (培育A、B、C三个产业集群):
+    read from the right, each item a name on its own; the leftmost one ends where a verb or a
+    place opens the clause (联合X、Y共同培育A、B: A is the first item)."""
+    text = _text(doc)
+    gazetteer = load_gazetteer()
+    out = []
+    for match in _INDUSTRY_LIST.finditer(text):
+        count = re.match(r"([\d一二三四五六七八九十两]+)\s*[个大类]", match.group())
+        wanted = (
+            int(count.group(1))
+            if count and count.group(1).isdigit()
+            else (_COUNT.get(count.group(1)) if count else None)
+        )
+        end = match.start()
+        items: list[tuple[int, int]] = []
+        while True:
+            start = extend_left(doc, index, end, 20)
+            item = text[start:end]
+            if not 2 <= len(item) <= 12 or gazetteer.lookup(item) or not index.starts_token(start):
+                break
+            items.append((start, end))
+            if start == 0 or text[start - 1] != "、":
+                break
+            end = start - 1
+        if len(items) < 2 or (wanted is not None and len(items) != wanted):
+            continue
+        for start, end in items:
+            out.append(Candidate(start, end, "Industry", f"enumeration:{match.group(1)}", 2))
+    return out
+
+
+def _title_follows(text: str, head_end: int, lexicon: Lexicon) -> bool:
+    """Whether a body's head is followed by the title of its head (局局长, 厅副厅长, 委主任)."""
+    after = text[head_end : head_end + 6]
+    after = after[1:] if after.startswith("副") else after
+    return after[:1] == text[head_end - 1 : head_end] and any(
+        after.startswith(title) for title in lexicon.titles
+    )
+
+
+# Parts of a place (东部, 中东部, 西南部): a direction before 部 names no department.
+_DIRECTION_PART = re.compile(r"(?:[东西南北中]|中东|中西|中南|中北|东南|东北|西南|西北)$")
+# Words that open a region's name on its left: 环太湖城市群, 泛珠三角地区.
+_REGION_OPENERS = set("环泛")
+
+
+def _region_start(doc: Doc, index: TokenIndex, start: int, head_start: int) -> int:
+    """The left edge of a region's name: without the verbs that precede it (服务X城市群, 融入…)
+    and with the 环/泛 that open it (环X湖城市群)."""
+    start = _strip_leading_verbs(doc, index, start, head_start)
+    if start > 0 and _text(doc)[start - 1] in _REGION_OPENERS and start < head_start:
+        start -= 1
+    return start
+
+
+def _strip_leading_verbs(doc: Doc, index: TokenIndex, start: int, head_start: int) -> int:
+    """A name's left edge without the verbs that introduce it (共建X产业集群 → X产业集群)."""
+    tags = _word_tags()
+    while start < head_start:
+        token_i = index.token_at[start]
+        word = index.words[token_i]
+        if index.starts[token_i] != start or tags.get(word) not in ("v", "vn", "d", "p", "c"):
+            break
+        if load_gazetteer().lookup(word) or word in division_matcher().forms:
+            break
+        start += len(word)
+    return start
+
+
 def _short_agency_ok(text: str, start: int, head_start: int, lexicon: Lexicon) -> bool:
     """A single-character head (局/委/办…) needs a level prefix or a division name before it,
     and must not end a common word (全部, 格局)."""
     name = text[start:head_start]
     if len(name) < 1:
         return False
+    if text[head_start] == "部" and _DIRECTION_PART.search(name):
+        return False  # 地处X东部, X省中东部: a part of a place
     closing = text[head_start - 1 : head_start + 1]
     before = text[max(0, head_start - 2) : head_start]
     if (
