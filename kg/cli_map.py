@@ -12,7 +12,6 @@ from kg.cli_analysis import DEFAULT_GRAPH, load_graph
 from kg.errors import InputError
 from kg.model import ENTITY_TYPES
 from kg.network import rdf_to_networkx
-from kg.visualize import ego_network, write_graph_map
 
 # Characters that are unsafe or awkward in a file name on some system.
 _UNSAFE_FILE_CHARS = re.compile(r'[\\/:*?"<>|\s]+')
@@ -26,6 +25,8 @@ def default_map_path(graph_path: Path, label: str, depth: int) -> Path:
 
 def run_map(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """``map ENTITY``: the entity, everything within ``--depth`` links, as a self-contained map."""
+    from kg.visualize import ego_network, write_graph_map  # pyvis/igraph: only for this command
+
     out = out or sys.stdout
     network = rdf_to_networkx(load_graph(args.graph))
     ego = ego_network(network, args.entity, depth=args.depth, types=args.types)
