@@ -41,6 +41,7 @@ import networkx as nx
 
 from kg.corpus import read_document
 from kg.errors import InputError, NoDocumentsError, ValidationError
+from kg.io import shareable_temp
 from kg.model import (
     RELATION_PREDICATES,
     Document,
@@ -878,8 +879,8 @@ class StagedTables:
                 ("relations.csv", relation_rows(data)),
                 ("mentions.csv", mention_rows(data)),
             ):
-                fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
-                staged.files.append((Path(temp), out / name))
+                fd, temp = shareable_temp(out / name)
+                staged.files.append((temp, out / name))
                 with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
                     csv.writer(handle, lineterminator="\n").writerows(rows)
                     handle.flush()

@@ -29,6 +29,7 @@ from rdflib import RDF, RDFS, SKOS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS
 from rdflib.term import Node
 
+from kg.io import shareable_temp
 from kg.model import Document, Entity, Evidence, KnowledgeGraphData, Relation
 from kg.ontology import (
     CZT,
@@ -595,9 +596,8 @@ class GraphWriter:
         self._temps: list[Path] = []
         handles = []
         for target in self.targets:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-            self._temps.append(Path(name))
+            fd, name = shareable_temp(target)
+            self._temps.append(name)
             handles.append(os.fdopen(fd, "wb", buffering=self.BUFFER))
         self._turtle, self._jsonld = handles
         header = "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in STREAM_PREFIXES.items())

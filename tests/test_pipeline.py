@@ -227,3 +227,22 @@ def test_build_over_empty_folder_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1].startswith("Error:")
     assert "Traceback" not in result.stderr
+
+
+def test_outputs_get_the_permissions_of_new_files(seed_kg: Path) -> None:
+    """Temporary files are 0600; the renamed outputs must be readable as the umask allows."""
+    import os
+    import stat
+
+    umask = os.umask(0)
+    os.umask(umask)
+    expected = 0o666 & ~umask
+    for name in (
+        "kg.ttl",
+        "kg.jsonld",
+        "entities.csv",
+        "relations.csv",
+        "mentions.csv",
+        "report.md",
+    ):
+        assert stat.S_IMODE((seed_kg.parent / name).stat().st_mode) == expected, name
