@@ -134,18 +134,28 @@ def _add_suggestions(graph: Graph, network: nx.MultiDiGraph) -> None:
             if str(p) in network
         )
         score = graph.value(suggestion, CZT.score)
-        network.add_edge(
-            pair[0],
-            pair[1],
-            key="suggestedPartner",
-            predicate="suggestedPartner",
-            weight=1,
-            role="",
-            evidence=[],
-            suggested=True,
-            score=float(score.toPython()) if score is not None else 0.0,
-            shared=shared,
+        add_suggested_edge(
+            network, pair[0], pair[1], float(score.toPython()) if score is not None else 0.0, shared
         )
+
+
+def add_suggested_edge(
+    network: nx.MultiDiGraph, a: str, b: str, score: float, shared: list[str]
+) -> None:
+    """A suggested link as an edge of the relation network (kept apart from facts by
+    ``suggested=True``; the maps draw it dashed)."""
+    network.add_edge(
+        a,
+        b,
+        key="suggestedPartner",
+        predicate="suggestedPartner",
+        weight=1,
+        role="",
+        evidence=[],
+        suggested=True,
+        score=score,
+        shared=shared,
+    )
 
 
 def node_by_name(network: nx.MultiDiGraph, name: str) -> str | None:

@@ -824,6 +824,7 @@ def network_with_metrics(network: nx.MultiDiGraph, analysis: Any) -> nx.MultiDiG
     """The network as rdf_to_networkx reads it back after write_metrics: metrics, community and
     suggested links on it (for the maps)."""
     from kg.analysis import DIGITS
+    from kg.network import add_suggested_edge
 
     def double(value: float) -> float:
         return round(float(value), DIGITS) + 0.0
@@ -842,18 +843,8 @@ def network_with_metrics(network: nx.MultiDiGraph, analysis: Any) -> nx.MultiDiG
         a, b = sorted((suggestion.a, suggestion.b))
         if a not in result or b not in result:
             continue
-        result.add_edge(
-            a,
-            b,
-            key="suggestedPartner",
-            predicate="suggestedPartner",
-            weight=1,
-            role="",
-            evidence=[],
-            suggested=True,
-            score=double(suggestion.score),
-            shared=sorted(result.nodes[p]["label"] for p in suggestion.shared if p in result),
-        )
+        shared = sorted(result.nodes[p]["label"] for p in suggestion.shared if p in result)
+        add_suggested_edge(result, a, b, double(suggestion.score), shared)
     return result
 
 
