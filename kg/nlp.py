@@ -24,6 +24,7 @@ components work on plain lists (``TokenIndex.words``/``starts``), not spaCy ``To
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from math import log
@@ -404,20 +405,21 @@ def _long_left_stops() -> tuple[str, ...]:
     return tuple(stop for stop in load_lexicon().left_stops if len(stop) >= 2)
 
 
-def _is_name_piece(word: str, lexicon: Lexicon) -> bool:
-    """Whether a jieba word can be part of a name on its left edge (a pure function of the word
-    once the pipeline is built: cached)."""
-    if lexicon is load_lexicon():
-        return _name_piece_cached(word)
-    return _name_piece(word, lexicon)
+def _cached_for_project_lexicon(
+    check: Callable[[str, Lexicon], bool],
+) -> Callable[[str, Lexicon], bool]:
+    """``check(word, lexicon)``, memoised per word when ``lexicon`` is the project's own (then
+    a pure function of the word once the pipeline is built); computed afresh for any other."""
+    cached = lru_cache(maxsize=1 << 16)(lambda word: check(word, load_lexicon()))
 
+    def checked(word: str, lexicon: Lexicon) -> bool:
+        return cached(word) if lexicon is load_lexicon() else check(word, lexicon)
 
-@lru_cache(maxsize=1 << 16)
-def _name_piece_cached(word: str) -> bool:
-    return _name_piece(word, load_lexicon())
+    return checked
 
 
 def _name_piece(word: str, lexicon: Lexicon) -> bool:
+    """Whether a jieba word can be part of a name on its left edge."""
     if not _NAME_TOKEN.match(word) or word in lexicon.left_stops:
         return False
     if len(word) >= 2 and word[-1] in _PREPOSITION_ENDS and word not in _word_tags():
@@ -436,6 +438,9 @@ def _name_piece(word: str, lexicon: Lexicon) -> bool:
     if tag == "v" and word not in lexicon.name_verbs:
         return False
     return not (tag == "m" and not _ORDINAL.match(word))
+
+
+_is_name_piece = _cached_for_project_lexicon(_name_piece)
 
 
 _BRACKETS = {"”": "“", ")": "(", "》": "《", "」": "「"}
@@ -942,20 +947,8 @@ def _has_proper_part(doc: Doc, index: TokenIndex, start: int, end: int) -> bool:
     return False
 
 
-def _stem_is_generic(stem: str, lexicon: Lexicon) -> bool:
-    """Whether a name's stem (before its head noun) says nothing specific (cached per stem:
-    segmenting it is the costly part)."""
-    if lexicon is load_lexicon():
-        return _stem_is_generic_cached(stem)
-    return _generic_stem(stem, lexicon)
-
-
-@lru_cache(maxsize=1 << 16)
-def _stem_is_generic_cached(stem: str) -> bool:
-    return _generic_stem(stem, load_lexicon())
-
-
 def _generic_stem(stem: str, lexicon: Lexicon) -> bool:
+    """Whether a name's stem (before its head noun) says nothing specific."""
     stem = stem.strip("“”《》()")
     if len(stem) < 2 and stem not in lexicon.level_prefixes:
         return True
@@ -970,6 +963,10 @@ def _generic_stem(stem: str, lexicon: Lexicon) -> bool:
     return stem in lexicon.generic_stems or bool(
         re.fullmatch(r"[\d一二三四五六七八九十]+[项个家条批]?", stem)
     )
+
+
+# Cached per stem: segmenting it is the costly part.
+_stem_is_generic = _cached_for_project_lexicon(_generic_stem)
 
 
 @Language.component("czt_names", assigns=["doc.user_data"])
