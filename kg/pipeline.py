@@ -53,7 +53,7 @@ from kg.model import (
     Sentence,
     SkippedFile,
 )
-from kg.rdf import BlockReuse, GraphWriter, entity_iri, graph_blocks, keyed_blocks
+from kg.rdf import BlockReuse, GraphBlocks, GraphWriter, Segment, entity_iri, graph_blocks
 from kg.resolve import resolve
 from kg.validate import SHACL_MAX_TRIPLES, FastValidator, ValidationReport, validate_graph
 
@@ -70,6 +70,8 @@ BLOCK_INDEX = "graph-blocks.pickle"  # in OUT/.cache: the previous build's block
 # 1,000 generated documents has 1,600 nodes and 130,000 edges; 500 sources took 18 s, 200 ~7 s).
 BETWEENNESS_SAMPLE = 200
 VALIDATION_MODES = ("auto", "shacl", "fast")
+# With two processes writing the graph, each takes this many blocks at a time from its end.
+CLAIM_BLOCKS = 256
 
 
 @dataclass(frozen=True)
@@ -526,47 +528,53 @@ def _build_graph(
     with timer("resolve"):
         data = resolve(corpus.extractions)
         del corpus.extractions  # the resolved data keeps what is needed
+        blocks = GraphBlocks(data)
     out = Path(options.out)
-    # With more than one worker, the resolved data is streamed to kg.ttl / kg.jsonld in a forked
-    # child process while this one runs the analysis (the two are the bulk of the serial part).
-    child = _StreamChild.start(data, out, options) if _overlap_streaming(options) else None
+    # With more than one worker, a forked child process writes the graph's blocks from the
+    # front while this one runs the analysis and writes the tables, then the blocks from the back.
+    child = _StreamChild.start(blocks, out, options) if _overlap_streaming(options) else None
     analysis = None
     metrics: list = []
     network = None
-    if options.analysis:
-        with timer("analysis"):
-            from kg.analysis import analyse, metric_triples
+    back: _BackSegments | None = None
+    try:
+        if options.analysis:
+            with timer("analysis"):
+                from kg.analysis import analyse, metric_triples
 
-            try:
                 network = network_from_data(data)
                 analysis = analyse(network, betweenness_k=BETWEENNESS_SAMPLE)
                 # The triples write_metrics would add, without an rdflib graph in between.
                 metrics = list(dict.fromkeys(metric_triples(analysis)))
-            except BaseException:
-                if child is not None:
-                    child.discard()
-                raise
-    log("Writing and validating the graph…")
-    with timer("write"):
-        try:
+        log("Writing and validating the graph…")
+        with timer("write"):
             tables = StagedTables.write(out, data)
-        except BaseException:
-            if child is not None:
-                child.discard()
-            raise
+        if child is not None:
+            back = _BackSegments.write(blocks, child.claims, metrics, out, options, timer)
+    except BaseException:
+        if child is not None:
+            child.discard()
+        if back is not None:
+            back.writer.discard()
+        raise
     if child is not None:
-        with timer("stream-wait"):
-            try:
+        assert back is not None
+        try:
+            with timer("stream-wait"):
                 stream = child.result(timer)
-            except BaseException:
-                tables.discard()
-                raise
+            with timer("write"):
+                stream.join(back)
+        except BaseException:
+            back.writer.discard()
+            tables.discard()
+            raise
     else:
         stream = GraphStream.open(out, options)
     try:
         if child is None:
-            stream.add_keyed(keyed_blocks(data), timer)
-        stream.add(graph_blocks(metrics), timer)
+            stream.add_keyed(blocks.span(0, len(blocks)), timer)
+            stream.close_reuse()
+            stream.add(graph_blocks(metrics), timer)
         report, validator = stream.conclude(log, timer)
         if not report.conforms:
             raise ValidationError(report.summary())
@@ -617,17 +625,19 @@ class GraphStream:
     reuse: BlockReuse | None = None
 
     @classmethod
-    def open(cls, out: Path, options: BuildOptions) -> GraphStream:
+    def open(
+        cls, out: Path, options: BuildOptions, writer: GraphWriter | None = None
+    ) -> GraphStream:
         reuse = None
         if options.use_cache:
             reuse = BlockReuse.load(block_index_path(out), out / "kg.ttl", out / "kg.jsonld")
-        writer = GraphWriter(out / "kg.ttl", out / "kg.jsonld")
+        writer = writer or GraphWriter(out / "kg.ttl", out / "kg.jsonld")
         return cls(writer, FastValidator(), options.validation, reuse)
 
     def add_keyed(
         self, blocks: Iterator[tuple[bytes, Callable[[], list]]], timer: StageTimer
     ) -> None:
-        """Blocks of kg.rdf.keyed_blocks: copied from the previous build when it wrote them."""
+        """Blocks of kg.rdf.GraphBlocks: copied from the previous build when it wrote them."""
         writer, fast = self.writer, self.fast
         get = self.reuse.get if self.reuse is not None else lambda _key: None
         clock = time.perf_counter
@@ -655,9 +665,18 @@ class GraphStream:
         seconds["rdf"] += clock() - started
         for name, value in seconds.items():
             timer.seconds[name] = timer.seconds.get(name, 0.0) + value
+
+    def close_reuse(self) -> None:
         if self.reuse is not None:
             self.reuse.close()
             self.reuse = None
+
+    def join(self, back: _BackSegments) -> None:
+        """Append the segments written from the back (and what the validator found in them)."""
+        for segment in back.segments:
+            self.writer.append_segment(back.writer, segment)
+            self.fast.merge(segment.facts)
+        back.writer.discard()
 
     def add(self, blocks: Iterator[list], timer: StageTimer) -> None:
         """Blocks of plain triples (not indexed for reuse)."""
@@ -694,22 +713,77 @@ def _overlap_streaming(options: BuildOptions) -> bool:
     )
 
 
-class _StreamChild:
-    """The resolved data streamed through a GraphStream in a forked child process."""
+def _claim(claims: Any, from_front: bool) -> tuple[int, int] | None:
+    """The next CLAIM_BLOCKS blocks not yet taken, from the front or the back of the sequence
+    (``claims``: a shared array [first not taken, last not taken + 1])."""
+    with claims.get_lock():
+        front, back = claims[0], claims[1]
+        if front >= back:
+            return None
+        if from_front:
+            claims[0] = min(front + CLAIM_BLOCKS, back)
+            return front, claims[0]
+        claims[1] = max(back - CLAIM_BLOCKS, front)
+        return claims[1], back
 
-    def __init__(self, process: Any, connection: Any, out: Path):
-        self.process, self.connection, self.out = process, connection, out
+
+@dataclass
+class _BackSegments:
+    """The blocks written from the back by the main process, as segments of a writer of its
+    own, each with its own validator (merged in order: the result is the sequential one)."""
+
+    writer: GraphWriter
+    segments: list[Segment]
 
     @classmethod
-    def start(cls, data: KnowledgeGraphData, out: Path, options: BuildOptions) -> _StreamChild:
+    def write(
+        cls,
+        blocks: GraphBlocks,
+        claims: Any,
+        metrics: list,
+        out: Path,
+        options: BuildOptions,
+        timer: StageTimer,
+    ) -> _BackSegments:
+        writer = GraphWriter(out / "kg.ttl", out / "kg.jsonld", header=False)
+        part = cls(writer, [])
+        try:
+            stream = GraphStream.open(out, options, writer)
+            # The metrics come after every block: the last segment.
+            stream.fast = FastValidator()
+            writer.begin_segment(len(blocks))
+            stream.add(graph_blocks(metrics), timer)
+            part.segments.append(writer.end_segment(stream.fast))
+            while (span := _claim(claims, from_front=False)) is not None:
+                stream.fast = FastValidator()
+                writer.begin_segment(span[0])
+                stream.add_keyed(blocks.span(*span), timer)
+                part.segments.append(writer.end_segment(stream.fast))
+            stream.close_reuse()
+        except BaseException:
+            writer.discard()
+            raise
+        part.segments.sort(key=lambda segment: segment.start)
+        return part
+
+
+class _StreamChild:
+    """A forked child process writing the graph's blocks from the front (see _claim)."""
+
+    def __init__(self, process: Any, connection: Any, out: Path, claims: Any):
+        self.process, self.connection, self.out, self.claims = process, connection, out, claims
+
+    @classmethod
+    def start(cls, blocks: GraphBlocks, out: Path, options: BuildOptions) -> _StreamChild:
         context = multiprocessing.get_context("fork")
+        claims = context.Array("q", [0, len(blocks)])
         receiver, sender = context.Pipe(duplex=False)
         process = context.Process(
-            target=_stream_in_child, args=(data, out, options, sender), daemon=True
+            target=_stream_in_child, args=(blocks, claims, out, options, sender), daemon=True
         )
         process.start()
         sender.close()
-        return cls(process, receiver, out)
+        return cls(process, receiver, out, claims)
 
     def result(self, timer: StageTimer) -> GraphStream:
         try:
@@ -727,17 +801,21 @@ class _StreamChild:
 
     def discard(self) -> None:
         """Wait for the child and remove what it wrote (the build failed meanwhile)."""
+        with self.claims.get_lock():
+            self.claims[0] = self.claims[1]  # nothing more to take
         with suppress(RuntimeError):
             self.result(StageTimer()).writer.discard()
 
 
 def _stream_in_child(
-    data: KnowledgeGraphData, out: Path, options: BuildOptions, sender: Any
+    blocks: GraphBlocks, claims: Any, out: Path, options: BuildOptions, sender: Any
 ) -> None:
     try:
         timer = StageTimer()
         stream = GraphStream.open(out, options)
-        stream.add_keyed(keyed_blocks(data), timer)
+        while (span := _claim(claims, from_front=True)) is not None:
+            stream.add_keyed(blocks.span(*span), timer)
+        stream.close_reuse()
         state = stream.writer.pause()
         sender.send(("ok", state, stream.fast, stream.validation, timer.seconds))
     except BaseException as exc:  # reported by the parent as one line

@@ -119,6 +119,67 @@ def test_parallel_build_is_byte_identical(serial_build, corpus: Path, tmp_path: 
     assert _outputs(parallel.out) == _outputs(serial_build.out)
 
 
+def test_both_ends_written_in_small_claims_are_byte_identical(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With two workers a child process writes the graph's blocks from the front and the main
+    process from the back; claims of three blocks make dozens of segments to join, copied ones
+    (from the previous build) among them."""
+    from kg import pipeline
+
+    monkeypatch.setattr(pipeline, "CLAIM_BLOCKS", 3)
+    folder = tmp_path / "corpus"
+    shutil.copytree(corpus, folder)
+
+    def serial() -> dict[str, bytes]:
+        return _outputs(build(_options(folder, tmp_path / "serial", use_cache=False)).out)
+
+    out = tmp_path / "out"
+    assert _outputs(build(_options(folder, out, workers=2, use_cache=False)).out) == serial()
+    make_corpus.write_corpus(folder, 1, start=DOCUMENTS)
+    again = build(_options(folder, out, workers=2))
+    assert again.cache_hits == DOCUMENTS
+    assert _outputs(again.out) == serial()
+
+
+def test_a_new_document_changes_few_blocks_of_an_entity_mentioned_everywhere() -> None:
+    """An entity mentioned in many documents is written in content-defined parts: one more
+    document changes the entity's own triples and the parts around the document, not the rest."""
+    from collections import Counter
+
+    from kg.model import Document, Entity, KnowledgeGraphData
+    from kg.rdf import PLAIN, GraphBlocks, add_entity, build_rdf
+
+    def data(documents: list[str]) -> KnowledgeGraphData:
+        docs = tuple(Document(d, f"{d}.txt", d, "", ()) for d in documents)
+        city = Entity("City/甲市", "City", "甲市", mention_counts=tuple((d, 2) for d in documents))
+        return KnowledgeGraphData(docs, (city,), ())
+
+    before = [f"doc{i:04d}" for i in range(0, 1000, 2)]
+    after = sorted([*before, "doc0501"])
+    old, new = GraphBlocks(data(before)), GraphBlocks(data(after))
+    assert len(new.entity_parts) > 8  # the city is written in parts
+    old_keys = {key for key, _ in old.span(0, len(old))}
+    changed = {i for i, (key, _) in enumerate(new.span(0, len(new))) if key not in old_keys}
+    position = after.index("doc0501")
+    holding = next(
+        p for p, (_, start, stop) in enumerate(new.entity_parts) if start <= position < stop
+    )
+    around = {len(after) + p for p in (0, holding - 1, holding)}  # its own triples, the part
+    assert position in changed and changed - {position} <= around  # holding it and the one before
+
+    made = [triple for _, make in new.span(0, len(new)) for triple in make()]
+    assert len(build_rdf(data(after))) == len(made) == len(set(made))
+
+    class Triples(list):
+        add = list.append
+
+    whole = Triples()
+    add_entity(whole, data(after).entities[0], PLAIN)  # the entity in one piece
+    parts = [triple for _, make in new.span(len(after), len(new)) for triple in make()]
+    assert Counter(parts) == Counter(whole)
+
+
 def test_incremental_add_change_delete_match_clean_builds(
     serial_build, corpus: Path, tmp_path: Path
 ) -> None:
