@@ -53,7 +53,7 @@ from kg.model import (
     Sentence,
     SkippedFile,
 )
-from kg.rdf import BlockReuse, GraphBlocks, GraphWriter, Segment, entity_iri, graph_blocks
+from kg.rdf import BlockReuse, GraphBlocks, GraphWriter, Segment, entity_iri
 from kg.resolve import resolve
 from kg.validate import SHACL_MAX_TRIPLES, FastValidator, ValidationReport, validate_graph
 
@@ -540,12 +540,12 @@ def _build_graph(
     try:
         if options.analysis:
             with timer("analysis"):
-                from kg.analysis import analyse, metric_triples
+                from kg.analysis import analyse, metric_blocks
 
                 network = network_from_data(data)
                 analysis = analyse(network, betweenness_k=BETWEENNESS_SAMPLE)
-                # The triples write_metrics would add, without an rdflib graph in between.
-                metrics = list(dict.fromkeys(metric_triples(analysis)))
+                # The triples write_metrics would add, as blocks of plain terms.
+                metrics = list(metric_blocks(analysis))
         log("Writing and validating the graph…")
         with timer("write"):
             tables = StagedTables.write(out, data)
@@ -574,7 +574,7 @@ def _build_graph(
         if child is None:
             stream.add_keyed(blocks.span(0, len(blocks)), timer)
             stream.close_reuse()
-            stream.add(graph_blocks(metrics), timer)
+            stream.add(iter(metrics), timer)
         report, validator = stream.conclude(log, timer)
         if not report.conforms:
             raise ValidationError(report.summary())
@@ -752,7 +752,7 @@ class _BackSegments:
             # The metrics come after every block: the last segment.
             stream.fast = FastValidator()
             writer.begin_segment(len(blocks))
-            stream.add(graph_blocks(metrics), timer)
+            stream.add(iter(metrics), timer)
             part.segments.append(writer.end_segment(stream.fast))
             while (span := _claim(claims, from_front=False)) is not None:
                 stream.fast = FastValidator()

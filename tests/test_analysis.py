@@ -9,12 +9,13 @@ import pickle
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from itertools import pairwise
 from pathlib import Path
 
 import networkx as nx
 import pytest
-from rdflib import RDF, Graph, URIRef
+from rdflib import RDF, RDFS, XSD, Graph, URIRef
 
 from kg import analysis
 from kg.analysis import (
@@ -28,6 +29,7 @@ from kg.analysis import (
     collaboration_partners,
     find_entity,
     find_path,
+    metric_blocks,
     metric_triples,
     suggest_links,
     suggestion_iri,
@@ -38,7 +40,7 @@ from kg.errors import EntityNotFoundError, InputError
 from kg.model import Document, Entity, Evidence, KnowledgeGraphData, Relation, Sentence
 from kg.network import rdf_to_networkx
 from kg.ontology import CZT
-from kg.rdf import build_rdf, entity_iri, to_turtle
+from kg.rdf import build_rdf, entity_iri, graph_blocks, to_turtle
 from kg.report import render_report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -878,3 +880,72 @@ def test_seed_build_wrote_the_analysis(seed_kg: Path) -> None:
     assert (seed_kg.parent / "report.md").read_text(encoding="utf-8") == render_report(
         analyse(Graph().parse(data=text, format="turtle"))
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Metric blocks: metric_triples as the streamed graph writes them, without rdflib terms
+
+XSD_DOUBLE, XSD_INTEGER, XSD_BOOLEAN = str(XSD.double), str(XSD.integer), str(XSD.boolean)
+
+
+def _metric_graph_blocks(result: AnalysisResult) -> list[list[tuple]]:
+    """What the build wrote before metric_blocks: rdflib terms through kg.rdf.graph_blocks."""
+    return list(graph_blocks(dict.fromkeys(metric_triples(result))))
+
+
+def test_metric_blocks_are_the_graph_blocks_of_metric_triples(result: AnalysisResult) -> None:
+    assert result.communities and result.brokers and result.suggestions and result.responsibility
+    blocks = list(metric_blocks(result))
+    assert blocks == _metric_graph_blocks(result)
+
+    objects = {(p, o) for block in blocks for _s, p, o in block}
+    zone = dict((p, o) for _s, p, o in next(b for b in blocks if b[0][0] == _iri("湘潭经开区")))
+    assert zone[str(CZT.degree)] == (str(result.degree[_iri("湘潭经开区")]), None, XSD_INTEGER)
+    assert (str(CZT.isBroker), ("true", None, XSD_BOOLEAN)) in objects
+    community = result.communities[0]
+    assert (str(RDFS.label), (community.label, "zh", None)) in objects
+    assert (str(CZT.score), (repr(result.suggestions[0].score), None, XSD_DOUBLE)) in objects
+
+
+def test_metric_blocks_spell_doubles_and_sort_iris_as_rdflib(result: AnalysisResult) -> None:
+    # Doubles at the edges of rdflib's lexical forms, IRIs that sort otherwise in n3 form
+    # ("<x-1>" before "<x>", though "x" < "x-1"), a label with a quote and a line break.
+    doubles = {
+        0.0: "0.0",
+        1e-7: "0.0",  # rounded to DIGITS
+        -1e-9: "0.0",  # no "-0.0"
+        1e-6: "1e-06",
+        2.5e-5: "2.5e-05",
+        0.1 + 0.2: "0.3",
+        123456.789012345: "123456.789012",
+        1e22: "1e+22",
+        3: "3.0",
+    }
+    nodes = sorted(result.network)
+    values = dict(zip(nodes, doubles, strict=False))
+    a, b, partner = nodes[0], nodes[1], nodes[2]
+    first = result.suggestions[0]
+    suggestions = (
+        replace(first, a=a, b=b, shared=(partner, f"{partner}-1", f"{partner}1")),
+        replace(first, a=a, b=f"{b}-1", shared=(partner,)),
+    )
+    communities = (
+        replace(result.communities[0], label='“长株潭” "一体化"\n第二行'),
+        *result.communities[1:],
+    )
+    edited = replace(
+        result,
+        pagerank=values,
+        betweenness={node: -value for node, value in values.items()},
+        suggestions=suggestions,
+        communities=communities,
+    )
+    blocks = list(metric_blocks(edited))
+    assert blocks == _metric_graph_blocks(edited)
+
+    by_subject = {block[0][0]: block for block in blocks}
+    for node, value in values.items():
+        assert (node, str(CZT.pageRank), (doubles[value], None, XSD_DOUBLE)) in by_subject[node]
+    shared = [o for _s, p, o in by_subject[str(suggestions[0].iri)] if p == str(CZT.sharedPartner)]
+    assert shared == [f"{partner}-1", f"{partner}1", partner]
+    assert [o for _s, p, o in by_subject[a] if p == str(CZT.suggestedPartner)] == [f"{b}-1", b]
