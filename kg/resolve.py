@@ -5,9 +5,10 @@ candidates → Relations between entities. Every merge is recorded (surface form
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
+from operator import attrgetter
 
 from kg.gazetteer import load_gazetteer
 from kg.lexicon import load_lexicon
@@ -21,7 +22,6 @@ from kg.model import (
     Mention,
     Merge,
     Relation,
-    RelationCandidate,
 )
 from kg.rdf import slug
 
@@ -57,84 +57,104 @@ def plan_variants(names: Iterable[str]) -> dict[str, str]:
     """Spellings of one plan → its fullest spelling: (2021-2025) ↔ (2021-2025年), and a name with a
     few characters left out (长株潭一体化五年行动计划 ↔ 长株潭一体化发展五年行动计划)."""
     ordered = sorted(set(names), key=lambda n: (-len(n), n))
+    keys = {name: _plan_key(name) for name in ordered}
+    # Only spellings with the same year range can match, so each name is compared with its own
+    # year group only (each group stays longest first).
+    by_years: dict[str, list[str]] = defaultdict(list)
+    for name in ordered:
+        by_years[keys[name][1]].append(name)
     chosen: dict[str, str] = {}
     for name in ordered:
-        base, years = _plan_key(name)
-        for full in ordered:
+        base, years = keys[name]
+        if not years:
+            # Without a year range the base is the whole name: only the name itself would match.
+            continue
+        for full in by_years[years]:
+            if len(full) < len(name):
+                break
             if full == name or chosen.get(full, full) != full:
                 continue
-            full_base, full_years = _plan_key(full)
-            if years != full_years or len(full) < len(name):
-                continue
+            full_base = keys[full][0]
             if base == full_base or (
-                years and len(full_base) - len(base) <= 3 and _is_subsequence(base, full_base)
+                len(full_base) - len(base) <= 3 and _is_subsequence(base, full_base)
             ):
                 chosen[name] = full
                 break
     return chosen
 
 
+class _EntityTargets(dict[tuple[str, str, tuple[str, ...]], tuple[tuple[str, str], ...]]):
+    """(type, canonical, expands_to) of a mention → its (name, entity id) pairs, the ids as
+    :func:`mention_targets` gives them. Memoised: 10 000 documents have ~30 000 distinct names
+    among ~1.7 million mentions and relation ends, and making an id is a regular-expression pass."""
+
+    def __missing__(self, key: tuple[str, str, tuple[str, ...]]) -> tuple[tuple[str, str], ...]:
+        type_name, canonical, expands_to = key
+        pairs = tuple((name, entity_key(type_name, name)) for name in expands_to or (canonical,))
+        self[key] = pairs
+        return pairs
+
+
 def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
     """Merge the per-document results into entities and relations (deterministic order)."""
     extractions = sorted(extractions, key=lambda e: e.document.id)
-    extractions = _merge_plan_spellings(extractions)
+    spellings = _spelling_variants(extractions)
+    targets_of = _EntityTargets()
     labels: dict[str, tuple[str, str]] = {}  # id → (type, canonical)
     surfaces: dict[str, set[str]] = defaultdict(set)
-    counts: dict[tuple[str, str], int] = {}  # (id, document) → mentions
-    merges: dict[str, set[tuple[str, str, str]]] = defaultdict(set)  # (surface, rule, document)
+    mentioned_in: dict[str, list[str]] = defaultdict(list)  # id → the document of each mention
+    # id → (document, surface, rule): a dict as an ordered set, which comes nearly sorted
+    merges: dict[str, dict[tuple[str, str, str], None]] = defaultdict(dict)
     codes: dict[str, str] = {}
     mention_links: list[tuple[Mention, str]] = []
+    # The (document, offset, entity) order of each link, taken while the mention is at hand.
+    link_order: list[tuple[str, int, str]] = []
 
     nested: list[Mention] = []
+    respelled_names = spellings.names
     for extraction in extractions:
         for mention in extraction.mentions:
+            if mention.canonical in respelled_names:
+                mention = spellings.respell(mention)
             rule = mention.rule
             if rule.startswith("name-prefix"):
                 # A place inside a longer name (湘潭 in 湘潭高新区) is no mention of its own: it
                 # only links the name to an entity found elsewhere.
                 nested.append(mention)
                 continue
-            expands_to = mention.expands_to
-            if expands_to:
-                pairs = zip(expands_to, mention_targets(mention), strict=True)
-            else:
-                pairs = ((mention.canonical, entity_key(mention.type, mention.canonical)),)
+            type_name, expands_to = mention.type, mention.expands_to
             # 我市 names 湘潭市 only inside 湘潭's own documents: no alias either.
             # 长株潭三市 names the three cities together, none of them alone: no alias.
             # (长株潭三市发改委 stays an alias of each body: the gold and users look up
             # the group's bodies by that name.)
-            alias = not (expands_to and mention.type == "City") and not rule.startswith(
-                "context-home"
-            )
-            text, doc_id = mention.text, mention.doc_id
-            for name, target in pairs:
+            alias = not (expands_to and type_name == "City") and not rule.startswith("context-home")
+            text, doc_id, start = mention.text, mention.doc_id, mention.start
+            code = mention.code if not expands_to else None
+            for name, target in targets_of[type_name, mention.canonical, expands_to]:
                 if target not in labels:
-                    labels[target] = (mention.type, name)
+                    labels[target] = (type_name, name)
                 if alias:
                     surfaces[target].add(text)
-                key = (target, doc_id)
-                counts[key] = counts.get(key, 0) + 1
+                mentioned_in[target].append(doc_id)
                 if text != name:
-                    merges[target].add((text, rule, doc_id))
-                if mention.code and not expands_to:
-                    codes[target] = mention.code
+                    merges[target][doc_id, text, rule] = None
+                if code:
+                    codes[target] = code
                 mention_links.append((mention, target))
+                link_order.append((doc_id, start, target))
 
     for mention in nested:
-        target = entity_key(mention.type, mention.canonical)
+        ((_, target),) = targets_of[mention.type, mention.canonical, ()]
         if mention.type == "City" and mention.code:
             # A city named only inside other names (深圳 in 深圳科技园, 深圳力合科创) is still a
             # place the document speaks of.
             labels.setdefault(target, (mention.type, mention.canonical))
             codes[target] = mention.code
             surfaces[target].add(mention.text)
-            key = (target, mention.doc_id)
-            counts[key] = counts.get(key, 0) + 1
+            mentioned_in[target].append(mention.doc_id)
         if target in labels:
             mention_links.append((mention, target))
-    per_document: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for (target, doc_id), count in counts.items():
-        per_document[target].append((doc_id, count))
+            link_order.append((mention.doc_id, mention.start, target))
     entities = []
     for target in sorted(labels):
         type_name, label = labels[target]
@@ -144,18 +164,15 @@ def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
                 type=type_name,
                 label=label,
                 alt_labels=tuple(sorted(s for s in surfaces[target] if s != label)),
-                mention_counts=tuple(sorted(per_document[target])),
+                mention_counts=tuple(sorted(Counter(mentioned_in[target]).items())),
                 merges=tuple(
-                    Merge(surface, rule, doc_id)
-                    for surface, rule, doc_id in sorted(
-                        merges[target], key=lambda m: (m[2], m[0], m[1])
-                    )
+                    Merge(surface, rule, doc_id) for doc_id, surface, rule in sorted(merges[target])
                 ),
                 code=codes.get(target),
             )
         )
     known = set(labels)
-    relations = _resolve_relations(extractions, known)
+    relations = _resolve_relations(extractions, spellings, known, targets_of)
     # An agreement is a fact only with its parties (SHACL: at least two); a bare mention of
     # 合作协议 without them is dropped rather than asserted half-known.
     parties: dict[str, set[str]] = defaultdict(set)
@@ -168,30 +185,49 @@ def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
         relations = tuple(
             r for r in relations if r.subject not in dropped and r.object not in dropped
         )
-        mention_links = [(m, t) for m, t in mention_links if t not in dropped]
+    # Links by document, offset and entity (a stable sort: ties keep their order).
+    order = sorted(range(len(link_order)), key=link_order.__getitem__)
+    if dropped:
+        order = [i for i in order if mention_links[i][1] not in dropped]
     documents = tuple(e.document for e in extractions)
     return KnowledgeGraphData(
         documents=documents,
         entities=tuple(entities),
         relations=relations,
-        mentions=tuple(sorted(mention_links, key=lambda ml: (ml[0].doc_id, ml[0].start, ml[1]))),
+        mentions=tuple(map(mention_links.__getitem__, order)),
     )
 
 
+_EVIDENCE_ORDER = attrgetter("doc_id", "start", "rule")
+
+
 def _resolve_relations(
-    extractions: list[DocumentExtraction], known: set[str]
+    extractions: list[DocumentExtraction],
+    spellings: _Spellings,
+    known: set[str],
+    targets_of: _EntityTargets,
 ) -> tuple[Relation, ...]:
     evidence: dict[tuple[str, str, str], set[Evidence]] = defaultdict(set)
     qualifiers: dict[tuple[str, str, str], dict[str, str]] = defaultdict(dict)
     for extraction in extractions:
         for candidate in extraction.relations:
-            for subject in mention_targets(candidate.subject):
-                for obj in mention_targets(candidate.object):
-                    if subject == obj or subject not in known or obj not in known:
+            s, o = candidate.subject, candidate.object
+            if s.canonical in spellings.names:
+                s = spellings.respell(s)
+            if o.canonical in spellings.names:
+                o = spellings.respell(o)
+            predicate = candidate.predicate
+            symmetric = predicate in SYMMETRIC_PREDICATES
+            for _, subject in targets_of[s.type, s.canonical, s.expands_to]:
+                if subject not in known:
+                    continue
+                for _, obj in targets_of[o.type, o.canonical, o.expands_to]:
+                    if subject == obj or obj not in known:
                         continue
-                    key = (subject, candidate.predicate, obj)
-                    if candidate.predicate in SYMMETRIC_PREDICATES and obj < subject:
-                        key = (obj, candidate.predicate, subject)
+                    if symmetric and obj < subject:
+                        key = (obj, predicate, subject)
+                    else:
+                        key = (subject, predicate, obj)
                     evidence[key].add(candidate.evidence)
                     for name, value in candidate.qualifiers:
                         qualifiers[key].setdefault(name, value)
@@ -200,7 +236,7 @@ def _resolve_relations(
             subject=s,
             predicate=p,
             object=o,
-            evidence=tuple(sorted(evidence[(s, p, o)], key=lambda e: (e.doc_id, e.start, e.rule))),
+            evidence=tuple(sorted(evidence[(s, p, o)], key=_EVIDENCE_ORDER)),
             qualifiers=tuple(sorted(qualifiers[(s, p, o)].items())),
         )
         for s, p, o in sorted(evidence)
@@ -210,16 +246,14 @@ def _resolve_relations(
 def park_variants(names: Iterable[str]) -> dict[str, str]:
     """湘江新区 → 湖南湘江新区: a park written with and without its province's name."""
     known = set(names)
-    provinces = sorted(
-        {form for d in load_gazetteer().provinces() for form in (d.name, d.short) if form},
-        key=len,
-        reverse=True,
-    )
+    provinces = {form for d in load_gazetteer().provinces() for form in (d.name, d.short) if form}
+    # Longest prefix first; two forms of one length cannot both begin a name.
+    lengths = sorted({len(form) for form in provinces}, reverse=True)
     variants = {}
     for name in sorted(known):
-        for prefix in provinces:
-            rest = name[len(prefix) :]
-            if name.startswith(prefix) and len(rest) >= 4 and rest in known:
+        for length in lengths:
+            rest = name[length:]
+            if name[:length] in provinces and len(rest) >= 4 and rest in known:
                 variants[rest] = name
                 break
     return variants
@@ -231,72 +265,77 @@ def container_short_forms(names_by_document: Iterable[set[str]]) -> dict[str, st
     Ambiguous short forms (two containers) are left alone."""
     gazetteer = load_gazetteer()
     park_heads = tuple(load_lexicon().suffixes["Park"])
+    is_container: dict[str, bool] = {}  # prefix → a place or a park (the same few recur)
     longer: dict[str, set[str]] = defaultdict(set)
     for names in names_by_document:
         for long in names:
-            for short in names:
-                prefix = long[: len(long) - len(short)]
-                if (
-                    len(short) >= 4
-                    and long != short
-                    and long.endswith(short)
-                    and (gazetteer.lookup(prefix) or prefix.endswith(park_heads))
-                ):
+            # Each proper suffix of at least 4 characters that is itself a name of the document
+            # (rather than every pair of names: most documents have dozens).
+            for cut in range(1, len(long) - 3):
+                short = long[cut:]
+                if short not in names:
+                    continue
+                prefix = long[:cut]
+                if prefix not in is_container:
+                    is_container[prefix] = bool(gazetteer.lookup(prefix)) or prefix.endswith(
+                        park_heads
+                    )
+                if is_container[prefix]:
                     longer[short].add(long)
     return {short: next(iter(longs)) for short, longs in longer.items() if len(longs) == 1}
 
 
-def _merge_plan_spellings(extractions: list[DocumentExtraction]) -> list[DocumentExtraction]:
+class _Spellings:
+    """The one spelling of each plan and park with several (and the rule that chose it)."""
+
+    def __init__(self, by_type: dict[str, tuple[dict[str, str], str]]) -> None:
+        self.by_type = by_type  # type → (canonical name → its spelling, rule)
+        # Any type: a cheap first test, as few of the mentions have a variant.
+        self.names = {name for found, _ in by_type.values() for name in found}
+
+    def respell(self, mention: Mention) -> Mention:
+        found = self.by_type.get(mention.type)
+        if found is None or mention.canonical not in found[0]:
+            return mention
+        spellings, rule = found
+        return replace(
+            mention, canonical=spellings[mention.canonical], rule=f"{mention.rule}|{rule}"
+        )
+
+
+def _spelling_variants(extractions: list[DocumentExtraction]) -> _Spellings:
     """One spelling per plan (year ranges, left-out characters) and per park (province prefix,
     short form without its container)."""
-    names: dict[str, list[str]] = defaultdict(list)
-    per_document: dict[str, list[set[str]]] = defaultdict(list)
+    plans: set[str] = set()
+    parks: set[str] = set()
+    parks_by_document: list[set[str]] = []
+    projects_by_document: list[set[str]] = []
     for e in extractions:
+        document_parks: set[str] = set()
+        document_projects: set[str] = set()
         for m in e.mentions:
-            names[m.type].append(m.canonical)
-        for type_name in ("Park", "Project"):
-            per_document[type_name].append(
-                {
-                    m.canonical
-                    for m in e.mentions
-                    if m.type == type_name and not m.rule.startswith("name-prefix")
-                }
-            )
-    parks = park_variants(names["Park"])
-    parks |= {k: parks.get(v, v) for k, v in container_short_forms(per_document["Park"]).items()}
-    variants = {
-        "Plan": (plan_variants(names["Plan"]), "plan-spelling"),
-        "Park": (parks, "park-variant"),
-        "Project": (container_short_forms(per_document["Project"]), "short-form-in-container"),
+            type_name = m.type
+            if type_name == "Plan":
+                plans.add(m.canonical)
+            elif type_name == "Park":
+                parks.add(m.canonical)
+                if not m.rule.startswith("name-prefix"):
+                    document_parks.add(m.canonical)
+            elif type_name == "Project" and not m.rule.startswith("name-prefix"):
+                document_projects.add(m.canonical)
+        parks_by_document.append(document_parks)
+        projects_by_document.append(document_projects)
+    park_spellings = park_variants(parks)
+    park_spellings |= {
+        k: park_spellings.get(v, v) for k, v in container_short_forms(parks_by_document).items()
     }
-    if not any(found for found, _ in variants.values()):
-        return extractions
-
-    nothing: tuple[dict[str, str], str] = ({}, "")
-
-    def fix(mention: Mention) -> Mention:
-        found, rule = variants.get(mention.type, nothing)
-        if mention.canonical in found:
-            return replace(
-                mention, canonical=found[mention.canonical], rule=f"{mention.rule}|{rule}"
-            )
-        return mention
-
-    def fix_candidate(candidate: RelationCandidate) -> RelationCandidate:
-        subject, obj = fix(candidate.subject), fix(candidate.object)
-        if subject is candidate.subject and obj is candidate.object:
-            return candidate
-        return replace(candidate, subject=subject, object=obj)
-
-    fixed = []
-    for e in extractions:
-        mentions = tuple(fix(m) for m in e.mentions)
-        relations = tuple(fix_candidate(r) for r in e.relations)
-        changed = any(a is not b for a, b in zip(mentions, e.mentions, strict=True)) or any(
-            a is not b for a, b in zip(relations, e.relations, strict=True)
-        )
-        fixed.append(replace(e, mentions=mentions, relations=relations) if changed else e)
-    return fixed
+    return _Spellings(
+        {
+            "Plan": (plan_variants(plans), "plan-spelling"),
+            "Park": (park_spellings, "park-variant"),
+            "Project": (container_short_forms(projects_by_document), "short-form-in-container"),
+        }
+    )
 
 
 def documents_of(data: KnowledgeGraphData) -> dict[str, Document]:
