@@ -118,3 +118,27 @@ def test_words_and_spaces_equal_spacys() -> None:
     ]:
         words = jieba.lcut(text)
         assert words_and_spaces(words, text) == tuple(get_words_and_spaces(words, text))
+
+
+def test_word_tags_are_jieba_possegs_and_survive_a_broken_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    import jieba.posseg
+
+    from kg import nlp
+
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
+    nlp._word_tags.cache_clear()
+    try:
+        parsed = nlp._word_tags()  # parsed from dict.txt, then kept in tmp_path
+        assert parsed == jieba.posseg.dt.word_tag_tab
+        (cached,) = tmp_path.glob("czt-kg-word-tags.*.marshal")
+        nlp._word_tags.cache_clear()
+        assert nlp._word_tags() == parsed  # read back
+        cached.write_bytes(b"\x00not marshal")
+        nlp._word_tags.cache_clear()
+        assert nlp._word_tags() == parsed  # parsed again
+    finally:
+        nlp._word_tags.cache_clear()
