@@ -142,3 +142,14 @@ def test_word_tags_are_jieba_possegs_and_survive_a_broken_cache(
         assert nlp._word_tags() == parsed  # parsed again
     finally:
         nlp._word_tags.cache_clear()
+
+
+def test_jieba_initialised_from_its_cache_as_jieba_does() -> None:
+    from kg.nlp import initialize_jieba
+
+    jieba.initialize()  # makes sure jieba's cache exists
+    ours, theirs = jieba.Tokenizer(), jieba.Tokenizer()
+    initialize_jieba(ours)
+    theirs.initialize()
+    assert ours.initialized and ours.total == theirs.total and ours.FREQ == theirs.FREQ
+    assert ours.lcut("长株潭城市群一体化发展") == theirs.lcut("长株潭城市群一体化发展")
