@@ -537,6 +537,7 @@ def _build_graph(
     metrics: list = []
     network = None
     back: _BackSegments | None = None
+    tables: StagedTables | None = None
     try:
         if options.analysis:
             with timer("analysis"):
@@ -554,16 +555,15 @@ def _build_graph(
     except BaseException:
         if child is not None:
             child.discard()
-        if back is not None:
-            back.writer.discard()
+        if tables is not None:
+            tables.discard()
         raise
+    assert tables is not None
     if child is not None:
         assert back is not None
         try:
             with timer("stream-wait"):
                 stream = child.result(timer)
-            with timer("write"):
-                stream.join(back)
         except BaseException:
             back.writer.discard()
             tables.discard()
@@ -571,7 +571,10 @@ def _build_graph(
     else:
         stream = GraphStream.open(out, options)
     try:
-        if child is None:
+        if back is not None:
+            with timer("write"):
+                stream.join(back)
+        else:
             stream.add_keyed(blocks.span(0, len(blocks)), timer)
             stream.close_reuse()
             stream.add(iter(metrics), timer)
@@ -585,6 +588,8 @@ def _build_graph(
             stream.writer.save_index(index)
     except BaseException:
         stream.writer.discard()
+        if back is not None:
+            back.writer.discard()
         tables.discard()
         raise
     with timer("write"):
@@ -747,22 +752,28 @@ class _BackSegments:
     ) -> _BackSegments:
         writer = GraphWriter(out / "kg.ttl", out / "kg.jsonld", header=False)
         part = cls(writer, [])
+        stream = None
+
+        def segment(
+            start: int, add: Callable[[Iterator, StageTimer], None], items: Iterator
+        ) -> None:
+            assert stream is not None
+            stream.fast = FastValidator()  # one per segment, merged in sequence order by join
+            writer.begin_segment(start)
+            add(items, timer)
+            part.segments.append(writer.end_segment(stream.fast))
+
         try:
             stream = GraphStream.open(out, options, writer)
-            # The metrics come after every block: the last segment.
-            stream.fast = FastValidator()
-            writer.begin_segment(len(blocks))
-            stream.add(iter(metrics), timer)
-            part.segments.append(writer.end_segment(stream.fast))
+            segment(len(blocks), stream.add, iter(metrics))  # the metrics come after every block
             while (span := _claim(claims, from_front=False)) is not None:
-                stream.fast = FastValidator()
-                writer.begin_segment(span[0])
-                stream.add_keyed(blocks.span(*span), timer)
-                part.segments.append(writer.end_segment(stream.fast))
-            stream.close_reuse()
+                segment(span[0], stream.add_keyed, blocks.span(*span))
         except BaseException:
             writer.discard()
             raise
+        finally:
+            if stream is not None:
+                stream.close_reuse()
         part.segments.sort(key=lambda segment: segment.start)
         return part
 
@@ -810,6 +821,7 @@ class _StreamChild:
 def _stream_in_child(
     blocks: GraphBlocks, claims: Any, out: Path, options: BuildOptions, sender: Any
 ) -> None:
+    stream = None
     try:
         timer = StageTimer()
         stream = GraphStream.open(out, options)
@@ -819,6 +831,8 @@ def _stream_in_child(
         state = stream.writer.pause()
         sender.send(("ok", state, stream.fast, stream.validation, timer.seconds))
     except BaseException as exc:  # reported by the parent as one line
+        if stream is not None:
+            stream.writer.discard()
         sender.send(("error", f"{type(exc).__name__}: {exc}"))
     finally:
         sender.close()

@@ -576,3 +576,24 @@ def test_a_build_that_fails_validation_keeps_the_previous_outputs(
         (corpus / "zz_extra.txt").unlink()
     assert _outputs(out) == before
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_build_failing_while_both_processes_write_leaves_no_temporary_files(
+    serial_build, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure in the main process's half (after the tables are staged, while the child
+    writes the front) removes the staged tables and both halves of the graph."""
+    import kg.pipeline as pipeline
+
+    out = tmp_path / "out"
+    shutil.copytree(serial_build.out, out)
+    before = _outputs(out)
+
+    def fail(*_args, **_kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pipeline._BackSegments, "write", fail)
+    with pytest.raises(OSError, match="disk full"):
+        build(_options(corpus, out, workers=2, use_cache=False))
+    assert _outputs(out) == before
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
