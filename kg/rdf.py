@@ -451,18 +451,6 @@ class GraphBlocks:
             yield self[index]
 
 
-def keyed_blocks(data: KnowledgeGraphData) -> Iterator[tuple[bytes, Callable[[], list[Triple]]]]:
-    """Every block of :class:`GraphBlocks`, in order."""
-    blocks = GraphBlocks(data)
-    return blocks.span(0, len(blocks))
-
-
-def triple_blocks(data: KnowledgeGraphData) -> Iterator[list[Triple]]:
-    """The blocks of :func:`keyed_blocks`, made."""
-    for _, make in keyed_blocks(data):
-        yield make()
-
-
 def graph_blocks(graph: Iterable[tuple[Node, Node, Node]]) -> Iterator[list[Triple]]:
     """An rdflib graph's triples (or any iterable of distinct rdflib triples) as blocks per
     subject, sorted (for deterministic output), in plain terms."""

@@ -192,7 +192,7 @@ class FastValidator:
     """Checks every constraint of ontology/shapes.ttl on a stream of node blocks.
 
     A block holds every triple of the nodes it describes (their labels, types, offsets…), as
-    kg.rdf.keyed_blocks emits them, in plain terms (kg.rdf.PLAIN); constraints across nodes
+    kg.rdf.GraphBlocks makes them, in plain terms (kg.rdf.PLAIN); constraints across nodes
     (classes of linked nodes, parties of agreements, evidence of asserted relations) are checked
     at the end. What a block contributes (:meth:`add_block`'s result) depends on the block
     only, so a build that copies a block written before adds its recorded facts instead.
