@@ -1,8 +1,6 @@
 """Build the knowledge graph: ``python build_graph.py [--corpus DIR] [--out DIR]`` (corpus/ → outputs/)."""
 
-import sys
-
-from kg.cli import build_main
+from kg.cli import build_main, exit_process
 
 if __name__ == "__main__":
-    sys.exit(build_main())
+    exit_process(build_main())

@@ -1,7 +1,5 @@
 """``python -m kg``: the command line."""
 
-import sys
+from kg.cli import exit_process, main
 
-from kg.cli import main
-
-sys.exit(main())
+exit_process(main())

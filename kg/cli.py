@@ -4,6 +4,7 @@ code; ``--debug`` shows the traceback instead."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +21,10 @@ EPILOG = """examples:
   python -m kg map 湘潭市 --depth 2          # an ego map around one entity
   python -m kg serve                        # a SPARQL endpoint on http://127.0.0.1:7878/
 """
+
+
+# Set once a build has written everything: what is left in memory is only to be freed.
+_heap_disposable = False
 
 
 def _log(message: str) -> None:
@@ -94,6 +99,8 @@ def run_build(args: argparse.Namespace) -> int:
     )
     result = build(options, log=_log)
     print(result.summary())
+    global _heap_disposable
+    _heap_disposable = True
     return 0
 
 
@@ -204,6 +211,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Error: interrupted", file=sys.stderr)
         return 130
+
+
+def exit_process(code: int) -> None:
+    """End the command-line process with ``code``. After a build, without tearing down its
+    heap: freeing millions of objects one by one takes seconds (2.9 s of a 10,000-document
+    build), and the operating system reclaims the memory at once. Outputs are complete and
+    synced by then; other commands exit as usual (their atexit handlers run)."""
+    if not _heap_disposable:
+        sys.exit(code)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def build_main(argv: Sequence[str] | None = None) -> int:

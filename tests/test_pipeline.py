@@ -229,6 +229,28 @@ def test_build_over_empty_folder_is_a_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_build_command_exits_with_its_summary_and_outputs_complete(tmp_path: Path) -> None:
+    """The command ends the process without freeing its heap (os._exit): the summary must still
+    reach a pipe, and every output must be in place."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "one.txt").write_bytes((ROOT / "corpus" / "002_4318fbb41800f889.txt").read_bytes())
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "build_graph.py", "--corpus", str(corpus), "--out", str(out), "--no-maps"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.rstrip().splitlines()[-1] == f"Outputs in {out}/"
+    for name in ("kg.ttl", "kg.jsonld", "entities.csv", "relations.csv", "mentions.csv"):
+        assert (out / name).stat().st_size > 0, name
+    assert len(Graph().parse(out / "kg.ttl", format="turtle")) > 100
+    assert not list(out.glob(".*.tmp"))
+
+
 def test_outputs_get_the_permissions_of_new_files(seed_kg: Path) -> None:
     """Temporary files are 0600; the renamed outputs must be readable as the umask allows."""
     import os
