@@ -3,7 +3,42 @@
 from __future__ import annotations
 
 import bisect
+import dataclasses
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+_T = TypeVar("_T")
+
+
+def slots_init(cls: type[_T]) -> type[_T]:
+    """Give a frozen slots dataclass an ``__init__`` that fills the slots directly.
+
+    A frozen dataclass's own ``__init__`` sets each field through ``object.__setattr__`` (the
+    penalty the dataclasses documentation warns of): ~3 µs for a Mention, and a build reading
+    10,000 documents from its cache makes 1.6 million of these objects. Setting the slots
+    through their descriptors takes half the time; arguments, defaults and errors are the same
+    (tests/test_model.py checks them against the generated ``__init__``).
+    """
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    namespace: dict[str, object] = {}
+    parameters, body = [], []
+    for f in fields:
+        if not f.init or f.kw_only or f.default_factory is not dataclasses.MISSING:
+            raise TypeError(f"{cls.__name__}.{f.name}: only plain fields are supported")
+        namespace[f"_set_{f.name}"] = cls.__dict__[f.name].__set__  # the slot's descriptor
+        if f.default is dataclasses.MISSING:
+            parameters.append(f.name)
+        else:
+            namespace[f"_default_{f.name}"] = f.default
+            parameters.append(f"{f.name}=_default_{f.name}")
+        body.append(f"    _set_{f.name}(self, {f.name})\n")
+    source = f"def __init__(self, {', '.join(parameters)}):\n" + "".join(body)
+    exec(source, namespace)  # noqa: S102 (code made from the class's own field names)
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"  # type: ignore[attr-defined]
+    cls.__init__ = init  # type: ignore[misc]
+    return cls
+
 
 # The entity classes of the ontology (local names in ontology/czt.ttl). Stages use these strings
 # as type tags; kg.ontology turns them into IRIs and refuses anything not in the ontology.
@@ -47,6 +82,7 @@ RELATION_PREDICATES: tuple[str, ...] = (
 SYMMETRIC_PREDICATES: frozenset[str] = frozenset({"cooperatesWith"})
 
 
+@slots_init
 @dataclass(frozen=True, slots=True)
 class Sentence:
     """A sentence of a document's cleaned text: ``document.text[start:end] == text``."""
@@ -56,6 +92,7 @@ class Sentence:
     text: str
 
 
+@slots_init
 @dataclass(frozen=True, slots=True)
 class Document:
     """One input file after reading and cleaning."""
@@ -90,6 +127,7 @@ class SkippedFile:
     reason: str
 
 
+@slots_init
 @dataclass(frozen=True, slots=True)
 class Mention:
     """A typed span of a document's cleaned text, as found by one extraction rule.
@@ -115,6 +153,7 @@ class Mention:
         return (self.doc_id, self.start, self.end, self.type)
 
 
+@slots_init
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """Where a relation was read: a sentence of a document, its offsets, and the rule."""
@@ -126,6 +165,7 @@ class Evidence:
     rule: str
 
 
+@slots_init
 @dataclass(frozen=True, slots=True)
 class RelationCandidate:
     """A relation between two mentions of one document, before resolution."""
@@ -137,6 +177,7 @@ class RelationCandidate:
     qualifiers: tuple[tuple[str, str], ...] = ()  # e.g. (("role", "组长"),)
 
 
+@slots_init
 @dataclass(frozen=True, slots=True)
 class DocumentExtraction:
     """Everything the per-document stages produce for one document (what the cache stores)."""
@@ -146,6 +187,7 @@ class DocumentExtraction:
     relations: tuple[RelationCandidate, ...]
 
 
+@slots_init
 @dataclass(frozen=True, slots=True)
 class Merge:
     """A record of one surface form merged into an entity, by which rule, in which document."""
@@ -155,6 +197,7 @@ class Merge:
     doc_id: str
 
 
+@slots_init
 @dataclass(frozen=True, slots=True)
 class Entity:
     """One real-world thing across all documents."""
@@ -168,6 +211,7 @@ class Entity:
     code: str | None = None
 
 
+@slots_init
 @dataclass(frozen=True, slots=True)
 class Relation:
     """A resolved relation between two entities, with every piece of evidence for it."""

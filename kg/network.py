@@ -16,10 +16,11 @@ import networkx as nx
 from rdflib import RDF, RDFS, SKOS, Graph, URIRef
 from rdflib.namespace import DCTERMS
 
-from kg.model import ENTITY_TYPES, RELATION_PREDICATES
+from kg.model import ENTITY_TYPES, RELATION_PREDICATES, slots_init
 from kg.ontology import CZT, NIF, term
 
 
+@slots_init
 @dataclass(frozen=True, slots=True)
 class EdgeEvidence:
     """A piece of evidence as the maps and the CLI show it."""

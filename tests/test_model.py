@@ -1,0 +1,83 @@
+"""kg.model: the model classes' ``__init__`` (kg.model.slots_init) behaves as the dataclass's."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+import pytest
+
+from kg import model
+from kg.model import Mention, slots_init
+
+DIRECT = [
+    cls
+    for cls in vars(model).values()
+    if isinstance(cls, type) and dataclasses.is_dataclass(cls) and cls.__module__ == model.__name__
+]
+
+
+def _reference(cls: type) -> type:
+    """The same fields as a plain frozen slots dataclass (its generated ``__init__``)."""
+    fields = [
+        (f.name, f.type, dataclasses.field(default=f.default))
+        if f.default is not dataclasses.MISSING
+        else (f.name, f.type)
+        for f in dataclasses.fields(cls)
+    ]
+    return dataclasses.make_dataclass(f"Reference{cls.__name__}", fields, frozen=True, slots=True)
+
+
+def test_the_hot_model_classes_use_the_direct_init() -> None:
+    for name in ("Mention", "Sentence", "Document", "Evidence", "RelationCandidate", "Entity"):
+        code = getattr(model, name).__init__.__code__
+        assert code.co_names and all(n.startswith("_set_") for n in code.co_names), name
+
+
+@pytest.mark.parametrize("cls", DIRECT, ids=lambda cls: cls.__name__)
+def test_direct_init_matches_the_dataclass_init(cls: type) -> None:
+    reference = _reference(cls)
+    fields = dataclasses.fields(cls)
+    assert [(p.name, p.default) for p in inspect.signature(cls.__init__).parameters.values()][
+        1:
+    ] == [(p.name, p.default) for p in inspect.signature(reference.__init__).parameters.values()][
+        1:
+    ]
+    values = [object() for _ in fields]  # distinct sentinels, one per field
+    for made in (cls(*values), cls(**{f.name: v for f, v in zip(fields, values, strict=True)})):
+        expected = reference(*values)
+        for f in fields:
+            assert getattr(made, f.name) is getattr(expected, f.name), f.name
+    required = [f for f in fields if f.default is dataclasses.MISSING]
+    bare = cls(*values[: len(required)])  # the other fields take their defaults
+    for f in fields[len(required) :]:
+        assert getattr(bare, f.name) == f.default
+    with pytest.raises(TypeError):
+        cls(*values, object())  # one argument too many
+    with pytest.raises(TypeError):
+        cls(**{f.name: v for f, v in zip(fields, values, strict=True)}, unknown=1)
+    if required:
+        with pytest.raises(TypeError):
+            cls(*values[: len(required) - 1])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(cls(*values), fields[0].name, None)
+
+
+def test_mentions_compare_hash_and_replace_as_before() -> None:
+    a = Mention("doc_1", 0, 3, "长沙市", "City", "gazetteer", "长沙市", "430100")
+    b = Mention(
+        doc_id="doc_1", start=0, end=3, text="长沙市", type="City", rule="gazetteer",
+        canonical="长沙市", code="430100",
+    )  # fmt: skip
+    assert a == b and hash(a) == hash(b) and a.expands_to == ()
+    assert dataclasses.replace(a, start=5).start == 5
+    assert repr(a).startswith("Mention(doc_id='doc_1', start=0")
+
+
+def test_slots_init_refuses_fields_it_cannot_fill() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class WithFactory:
+        items: list = dataclasses.field(default_factory=list)
+
+    with pytest.raises(TypeError, match="WithFactory.items"):
+        slots_init(WithFactory)
