@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import fields
 from operator import attrgetter
 
 from kg.gazetteer import load_gazetteer
@@ -100,73 +100,102 @@ def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
     extractions = sorted(extractions, key=lambda e: e.document.id)
     spellings = _spelling_variants(extractions)
     targets_of = _EntityTargets()
+    rule_kinds = _RuleKinds()
     labels: dict[str, tuple[str, str]] = {}  # id → (type, canonical)
-    surfaces: dict[str, set[str]] = defaultdict(set)
-    mentioned_in: dict[str, list[str]] = defaultdict(list)  # id → the document of each mention
-    # id → (document, surface, rule): a dict as an ordered set, which comes nearly sorted
-    merges: dict[str, dict[tuple[str, str, str], None]] = defaultdict(dict)
+    # id → what its mentions say of it (surfaces, the document of each mention, merges)
+    records: dict[str, _EntityRecord] = {}
     codes: dict[str, str] = {}
     mention_links: list[tuple[Mention, str]] = []
     # The (document, offset, entity) order of each link, taken while the mention is at hand.
     link_order: list[tuple[str, int, str]] = []
 
+    # (type, canonical, expands_to) of a mention → what every mention so named shares: its
+    # respelling, whether it can be an alias and carry a code, and its entities' records (fetched
+    # once per name rather than once per mention: ~30 000 names among ~1.1 million mentions).
+    named: dict[tuple[str, str, tuple[str, ...]], _Named] = {}
+
+    def name_entities(key: tuple[str, str, tuple[str, ...]]) -> _Named:
+        type_name, canonical, expands_to = key
+        respelled = spellings.spelling(type_name, canonical)
+        if respelled is not None:
+            canonical = respelled[0]
+        entities = []
+        for name, target in targets_of[type_name, canonical, expands_to]:
+            record = records.get(target)
+            if record is None:
+                # The first mention of an entity gives it its label.
+                labels[target] = (type_name, name)
+                record = records[target] = _EntityRecord()
+            entities.append((name, target, record.surfaces, record.documents, record.merges))
+        # 我市 names 湘潭市 only inside 湘潭's own documents: no alias either (see _RuleKinds).
+        # 长株潭三市 names the three cities together, none of them alone: no alias.
+        # (长株潭三市发改委 stays an alias of each body: the gold and users look up
+        # the group's bodies by that name.)
+        may_alias = not (expands_to and type_name == "City")
+        return respelled, may_alias, not expands_to, tuple(entities)
+
     nested: list[Mention] = []
-    respelled_names = spellings.names
     for extraction in extractions:
         for mention in extraction.mentions:
-            if mention.canonical in respelled_names:
-                mention = spellings.respell(mention)
             rule = mention.rule
-            if rule.startswith("name-prefix"):
+            is_nested, rule_aliases = rule_kinds[rule]
+            if is_nested:
                 # A place inside a longer name (湘潭 in 湘潭高新区) is no mention of its own: it
                 # only links the name to an entity found elsewhere.
                 nested.append(mention)
                 continue
-            type_name, expands_to = mention.type, mention.expands_to
-            # 我市 names 湘潭市 only inside 湘潭's own documents: no alias either.
-            # 长株潭三市 names the three cities together, none of them alone: no alias.
-            # (长株潭三市发改委 stays an alias of each body: the gold and users look up
-            # the group's bodies by that name.)
-            alias = not (expands_to and type_name == "City") and not rule.startswith("context-home")
+            key = (mention.type, mention.canonical, mention.expands_to)
+            found = named.get(key)
+            if found is None:
+                found = named[key] = name_entities(key)
+            respelled, may_alias, may_have_code, entities = found
+            if respelled is not None:
+                mention = _respell(mention, *respelled)
+                rule = mention.rule
+            alias = may_alias and rule_aliases
             text, doc_id, start = mention.text, mention.doc_id, mention.start
-            code = mention.code if not expands_to else None
-            for name, target in targets_of[type_name, mention.canonical, expands_to]:
-                if target not in labels:
-                    labels[target] = (type_name, name)
+            code = mention.code if may_have_code else None
+            for name, target, surfaces, documents, merges in entities:
                 if alias:
-                    surfaces[target].add(text)
-                mentioned_in[target].append(doc_id)
+                    surfaces.add(text)
+                documents.append(doc_id)
                 if text != name:
-                    merges[target][doc_id, text, rule] = None
+                    merges[doc_id, text, rule] = None
                 if code:
                     codes[target] = code
                 mention_links.append((mention, target))
                 link_order.append((doc_id, start, target))
 
     for mention in nested:
+        if mention.canonical in spellings.names:
+            mention = spellings.respell(mention)
         ((_, target),) = targets_of[mention.type, mention.canonical, ()]
         if mention.type == "City" and mention.code:
             # A city named only inside other names (深圳 in 深圳科技园, 深圳力合科创) is still a
             # place the document speaks of.
-            labels.setdefault(target, (mention.type, mention.canonical))
+            record = records.get(target)
+            if record is None:
+                labels[target] = (mention.type, mention.canonical)
+                record = records[target] = _EntityRecord()
             codes[target] = mention.code
-            surfaces[target].add(mention.text)
-            mentioned_in[target].append(mention.doc_id)
+            record.surfaces.add(mention.text)
+            record.documents.append(mention.doc_id)
         if target in labels:
             mention_links.append((mention, target))
             link_order.append((mention.doc_id, mention.start, target))
     entities = []
     for target in sorted(labels):
         type_name, label = labels[target]
+        record = records[target]
         entities.append(
             Entity(
                 id=target,
                 type=type_name,
                 label=label,
-                alt_labels=tuple(sorted(s for s in surfaces[target] if s != label)),
-                mention_counts=tuple(sorted(Counter(mentioned_in[target]).items())),
+                alt_labels=tuple(sorted(record.surfaces.difference((label,)))),
+                mention_counts=tuple(sorted(Counter(record.documents).items())),
                 merges=tuple(
-                    Merge(surface, rule, doc_id) for doc_id, surface, rule in sorted(merges[target])
+                    Merge(surface, rule, doc_id) for doc_id, surface, rule in sorted(record.merges)
                 ),
                 code=codes.get(target),
             )
@@ -198,7 +227,68 @@ def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
     )
 
 
-_EVIDENCE_ORDER = attrgetter("doc_id", "start", "rule")
+class _EntityRecord:
+    """What the mentions of one entity say of it, gathered while resolving."""
+
+    __slots__ = ("surfaces", "documents", "merges")
+
+    def __init__(self) -> None:
+        self.surfaces: set[str] = set()  # the texts that are aliases
+        self.documents: list[str] = []  # the document of each mention
+        # (document, surface, rule) of each merge: a dict as an ordered set
+        self.merges: dict[tuple[str, str, str], None] = {}
+
+
+# A name's respelling (canonical, rule), whether it may be an alias, whether it may carry a code,
+# and (name, entity id, surfaces, documents, merges) of each entity it stands for.
+_Named = tuple[
+    tuple[str, str] | None,
+    bool,
+    bool,
+    tuple[tuple[str, str, set[str], list[str], dict[tuple[str, str, str], None]], ...],
+]
+
+
+class _RuleKinds(dict[str, tuple[bool, bool]]):
+    """Rule → (a place nested inside a longer name, its text may be an alias). Memoised: a few
+    thousand rules among a million mentions."""
+
+    def __missing__(self, rule: str) -> tuple[bool, bool]:
+        # 我市 names 湘潭市 only inside 湘潭's own documents: no alias.
+        kind = (rule.startswith("name-prefix"), not rule.startswith("context-home"))
+        self[rule] = kind
+        return kind
+
+
+_MENTION_FIELDS = tuple(f.name for f in fields(Mention))
+_MENTION_VALUES = attrgetter(*_MENTION_FIELDS)
+_CANONICAL_AT, _RULE_AT = _MENTION_FIELDS.index("canonical"), _MENTION_FIELDS.index("rule")
+
+
+def _respell(mention: Mention, canonical: str, rule: str) -> Mention:
+    """The mention under another spelling of its name, the rule that chose it appended
+    (``dataclasses.replace`` does the same, at twice the cost)."""
+    values = list(_MENTION_VALUES(mention))
+    values[_CANONICAL_AT] = canonical
+    values[_RULE_AT] = f"{mention.rule}|{rule}"
+    return Mention(*values)
+
+
+# Evidence is listed by document, offset and rule; the other fields only order pieces that tie on
+# those, which makes every field part of the key: equal keys ⇔ equal evidence.
+_EVIDENCE_ORDER = ("doc_id", "start", "rule")
+_EVIDENCE_KEY = attrgetter(
+    *_EVIDENCE_ORDER, *(f.name for f in fields(Evidence) if f.name not in _EVIDENCE_ORDER)
+)
+
+
+def _sorted_evidence(found: list[Evidence]) -> tuple[Evidence, ...]:
+    """The distinct pieces of evidence in order (the first of equal pieces kept), keyed by their
+    fields rather than hashed by Evidence's Python-level ``__hash__``."""
+    if len(found) == 1:
+        return (found[0],)
+    first = {_EVIDENCE_KEY(evidence): evidence for evidence in reversed(found)}
+    return tuple(map(first.__getitem__, sorted(first)))
 
 
 def _resolve_relations(
@@ -207,40 +297,74 @@ def _resolve_relations(
     known: set[str],
     targets_of: _EntityTargets,
 ) -> tuple[Relation, ...]:
-    evidence: dict[tuple[str, str, str], set[Evidence]] = defaultdict(set)
-    qualifiers: dict[tuple[str, str, str], dict[str, str]] = defaultdict(dict)
+    # (type, canonical, expands_to) of a relation end → the known entities it stands for
+    ends: dict[tuple[str, str, tuple[str, ...]], tuple[str, ...]] = {}
+
+    def known_targets(key: tuple[str, str, tuple[str, ...]]) -> tuple[str, ...]:
+        type_name, canonical, expands_to = key
+        respelled = spellings.spelling(type_name, canonical)
+        if respelled is not None:
+            canonical = respelled[0]
+        found = ends[key] = tuple(
+            target for _, target in targets_of[type_name, canonical, expands_to] if target in known
+        )
+        return found
+
+    # Each relation's evidence in the order found (made distinct and sorted at the end).
+    evidence: dict[tuple[str, str, str], list[Evidence]] = {}
+    qualifiers: dict[tuple[str, str, str], dict[str, str]] = {}
     for extraction in extractions:
         for candidate in extraction.relations:
-            s, o = candidate.subject, candidate.object
-            if s.canonical in spellings.names:
-                s = spellings.respell(s)
-            if o.canonical in spellings.names:
-                o = spellings.respell(o)
+            s = candidate.subject
+            end = (s.type, s.canonical, s.expands_to)
+            subjects = ends.get(end)
+            if subjects is None:
+                subjects = known_targets(end)
+            if not subjects:
+                continue
+            o = candidate.object
+            end = (o.type, o.canonical, o.expands_to)
+            objects = ends.get(end)
+            if objects is None:
+                objects = known_targets(end)
+            if not objects:
+                continue
             predicate = candidate.predicate
             symmetric = predicate in SYMMETRIC_PREDICATES
-            for _, subject in targets_of[s.type, s.canonical, s.expands_to]:
-                if subject not in known:
-                    continue
-                for _, obj in targets_of[o.type, o.canonical, o.expands_to]:
-                    if subject == obj or obj not in known:
+            piece, pairs = candidate.evidence, candidate.qualifiers
+            for subject in subjects:
+                for obj in objects:
+                    if subject == obj:
                         continue
                     if symmetric and obj < subject:
                         key = (obj, predicate, subject)
                     else:
                         key = (subject, predicate, obj)
-                    evidence[key].add(candidate.evidence)
-                    for name, value in candidate.qualifiers:
-                        qualifiers[key].setdefault(name, value)
-    return tuple(
-        Relation(
-            subject=s,
-            predicate=p,
-            object=o,
-            evidence=tuple(sorted(evidence[(s, p, o)], key=_EVIDENCE_ORDER)),
-            qualifiers=tuple(sorted(qualifiers[(s, p, o)].items())),
+                    pieces = evidence.get(key)
+                    if pieces is None:
+                        evidence[key] = [piece]
+                    else:
+                        pieces.append(piece)
+                    if pairs:
+                        named_values = qualifiers.get(key)
+                        if named_values is None:
+                            named_values = qualifiers[key] = {}
+                        for name, value in pairs:
+                            named_values.setdefault(name, value)
+    relations = []
+    for key in sorted(evidence):
+        named_values = qualifiers.get(key)
+        s, p, o = key
+        relations.append(
+            Relation(
+                subject=s,
+                predicate=p,
+                object=o,
+                evidence=_sorted_evidence(evidence[key]),
+                qualifiers=tuple(sorted(named_values.items())) if named_values else (),
+            )
         )
-        for s, p, o in sorted(evidence)
-    )
+    return tuple(relations)
 
 
 def park_variants(names: Iterable[str]) -> dict[str, str]:
@@ -268,9 +392,13 @@ def container_short_forms(names_by_document: Iterable[set[str]]) -> dict[str, st
     is_container: dict[str, bool] = {}  # prefix → a place or a park (the same few recur)
     longer: dict[str, set[str]] = defaultdict(set)
     for names in names_by_document:
+        shorts = tuple(name for name in names if len(name) >= 4)
         for long in names:
-            # Each proper suffix of at least 4 characters that is itself a name of the document
-            # (rather than every pair of names: most documents have dozens).
+            # A quick test first (most names have no other name as a suffix): a proper suffix
+            # of at least 4 characters that is a name is a suffix of long[1:].
+            if not long[1:].endswith(shorts):
+                continue
+            # Each such suffix (rather than every pair of names: most documents have dozens).
             for cut in range(1, len(long) - 3):
                 short = long[cut:]
                 if short not in names:
@@ -293,14 +421,19 @@ class _Spellings:
         # Any type: a cheap first test, as few of the mentions have a variant.
         self.names = {name for found, _ in by_type.values() for name in found}
 
-    def respell(self, mention: Mention) -> Mention:
-        found = self.by_type.get(mention.type)
-        if found is None or mention.canonical not in found[0]:
-            return mention
+    def spelling(self, type_name: str, canonical: str) -> tuple[str, str] | None:
+        """The one spelling of a name and the rule that chose it (None: the name is its own)."""
+        if canonical not in self.names:
+            return None
+        found = self.by_type.get(type_name)
+        if found is None or canonical not in found[0]:
+            return None
         spellings, rule = found
-        return replace(
-            mention, canonical=spellings[mention.canonical], rule=f"{mention.rule}|{rule}"
-        )
+        return spellings[canonical], rule
+
+    def respell(self, mention: Mention) -> Mention:
+        respelled = self.spelling(mention.type, mention.canonical)
+        return mention if respelled is None else _respell(mention, *respelled)
 
 
 def _spelling_variants(extractions: list[DocumentExtraction]) -> _Spellings:

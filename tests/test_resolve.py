@@ -1,20 +1,36 @@
-"""The spelling-variant helpers of kg.resolve against their plain pairwise definitions (the
-helpers compare fewer pairs to be fast on large corpora; the result must not change)."""
+"""The helpers of kg.resolve against their plain definitions (the spelling-variant helpers compare
+fewer pairs, the others skip slow generic paths, to be fast on large corpora; the result
+must not change), and resolve() itself on a hand-made corpus."""
 
 from __future__ import annotations
 
 import itertools
 import random
 from collections import defaultdict
+from dataclasses import replace
+from operator import attrgetter
 
 from kg.gazetteer import load_gazetteer
 from kg.lexicon import load_lexicon
+from kg.model import (
+    Document,
+    DocumentExtraction,
+    Evidence,
+    Mention,
+    Merge,
+    RelationCandidate,
+)
 from kg.resolve import (
     _is_subsequence,
     _plan_key,
+    _respell,
+    _RuleKinds,
+    _sorted_evidence,
+    _Spellings,
     container_short_forms,
     park_variants,
     plan_variants,
+    resolve,
 )
 
 
@@ -105,3 +121,147 @@ def test_container_short_forms_match_the_pairwise_definition():
     for _ in range(50):
         documents = [set(_random_names(rng, rng.randint(0, 12))) for _ in range(5)]
         assert container_short_forms(documents) == container_short_forms_pairwise(documents)
+
+
+# --- The per-object helpers of resolve() against what they stand in for --------------------------
+
+
+def _evidence(doc_id: str, start: int, rule: str, end: int = 9, sentence: str = "句子") -> Evidence:
+    return Evidence(doc_id, start, end, sentence, rule)
+
+
+def test_sorted_evidence_is_the_distinct_pieces_by_document_offset_and_rule():
+    first = _evidence("b", 3, "r1")
+    found = [
+        first,
+        _evidence("a", 7, "r2"),
+        _evidence("b", 3, "r1"),  # equal to the first, another object
+        _evidence("a", 7, "r1"),
+        _evidence("a", 2, "r9"),
+    ]
+    result = _sorted_evidence(found)
+    assert [(e.doc_id, e.start, e.rule) for e in result] == [
+        ("a", 2, "r9"),
+        ("a", 7, "r1"),
+        ("a", 7, "r2"),
+        ("b", 3, "r1"),
+    ]
+    assert result[-1] is first  # the first of equal pieces is kept
+    assert _sorted_evidence([first]) == (first,)
+
+
+def test_sorted_evidence_matches_a_set_sorted_by_document_offset_and_rule():
+    rng = random.Random(11)
+    for _ in range(200):
+        # At most one (end, sentence) per (document, offset, rule): no ties, as in a corpus.
+        found = [
+            _evidence(rng.choice("abc"), start, rule, end=start + 5, sentence=f"s{start}{rule}")
+            for start, rule in ((rng.randint(0, 5), rng.choice(["x", "y"])) for _ in range(12))
+        ]
+        expected = tuple(sorted(set(found), key=attrgetter("doc_id", "start", "rule")))
+        assert _sorted_evidence(found) == expected
+
+
+def test_sorted_evidence_orders_ties_by_the_other_fields():
+    long, short = _evidence("a", 1, "r", end=8), _evidence("a", 1, "r", end=5)
+    assert _sorted_evidence([long, short]) == (short, long)
+    assert _sorted_evidence([short, long]) == (short, long)
+
+
+def test_respell_is_replace_with_the_rule_appended():
+    mention = Mention("d", 3, 9, "五年行动计划", "Plan", "book-title", "甲", "430000", ("x",))
+    respelled = _respell(mention, "乙", "plan-spelling")
+    assert respelled == replace(mention, canonical="乙", rule="book-title|plan-spelling")
+    assert mention.canonical == "甲"  # the original is left as it was
+
+
+def test_rule_kinds():
+    kinds = _RuleKinds()
+    assert kinds["name-prefix:city"] == (True, True)
+    assert kinds["context-home-city"] == (False, False)
+    assert kinds["head|plan-spelling"] == (False, True)
+    assert "head|plan-spelling" in kinds  # memoised
+
+
+def test_spelling_and_respell():
+    spellings = _Spellings({"Plan": ({"甲计划": "甲乙计划"}, "plan-spelling"), "Park": ({}, "x")})
+    assert spellings.spelling("Plan", "甲计划") == ("甲乙计划", "plan-spelling")
+    assert spellings.spelling("Park", "甲计划") is None  # another type's spelling
+    assert spellings.spelling("Plan", "丙计划") is None
+    mention = Mention("d", 0, 3, "甲计划", "Plan", "book-title", "甲计划")
+    assert spellings.respell(mention) == replace(
+        mention, canonical="甲乙计划", rule="book-title|plan-spelling"
+    )
+    other = replace(mention, type="Park")
+    assert spellings.respell(other) is other
+
+
+def test_container_short_forms_by_hand():
+    documents = [
+        {"湘乡绿色化工产业园", "绿色化工产业园", "湘乡"},
+        {"某某绿色化工产业园", "绿色化工产业园"},  # 某某 is no place: no container
+        {"一二三四", "甲一二三四"},  # 甲 is no place either
+    ]
+    assert container_short_forms(documents) == {"绿色化工产业园": "湘乡绿色化工产业园"}
+
+
+# --- resolve() on a hand-made corpus --------------------------------------------------------------
+
+
+def _extraction(doc_id: str, mentions: list[Mention], relations=()) -> DocumentExtraction:
+    document = Document(doc_id, f"{doc_id}.txt", doc_id, "", ())
+    return DocumentExtraction(document, tuple(mentions), tuple(relations))
+
+
+def test_resolve_merges_mentions_into_entities():
+    def city(doc, start, text, rule="gazetteer-short", canonical="株洲市", code="430200"):
+        return Mention(doc, start, start + len(text), text, "City", rule, canonical, code)
+
+    three = Mention("d2", 0, 5, "长株潭三市", "City", "enumeration", "长株潭", None,
+                    ("长沙市", "株洲市", "湘潭市"))  # fmt: skip
+    home = city("d2", 8, "我市", rule="context-home-city")
+    nested = city("d1", 20, "湘潭", rule="name-prefix:city", canonical="湘潭市", code="430300")
+    park = Mention("d1", 20, 26, "湘潭高新区", "Park", "head", "湘潭高新区")
+    agreement = Mention("d1", 30, 34, "合作协议", "Agreement", "signed-agreement", "合作协议")
+    cooperation = RelationCandidate(
+        city("d1", 0, "株洲"), "cooperatesWith", three, Evidence("d1", 0, 9, "株洲…", "co")
+    )
+    data = resolve(
+        [
+            _extraction("d2", [three, home, city("d2", 12, "株洲", code="430201")]),
+            _extraction("d1", [city("d1", 0, "株洲"), nested, park, agreement], [cooperation]),
+        ]
+    )
+    assert [d.id for d in data.documents] == ["d1", "d2"]
+    # The lone agreement (no parties) is dropped; the nested 湘潭 with a code is a city.
+    assert [e.id for e in data.entities] == [
+        "City/株洲市", "City/湘潭市", "City/长沙市", "Park/湘潭高新区",
+    ]  # fmt: skip
+    zhuzhou, xiangtan, changsha, _ = data.entities
+    assert zhuzhou.label == "株洲市"
+    assert zhuzhou.alt_labels == ("株洲",)  # not 我市 nor 长株潭三市: no aliases
+    assert zhuzhou.mention_counts == (("d1", 1), ("d2", 3))
+    assert zhuzhou.merges == (
+        Merge("株洲", "gazetteer-short", "d1"),
+        Merge("我市", "context-home-city", "d2"),
+        Merge("株洲", "gazetteer-short", "d2"),
+        Merge("长株潭三市", "enumeration", "d2"),
+    )
+    assert zhuzhou.code == "430201"  # the last code found
+    assert changsha.code is None and changsha.alt_labels == ()
+    assert xiangtan.alt_labels == ("湘潭",) and xiangtan.code == "430300"
+    assert [(r.subject, r.predicate, r.object) for r in data.relations] == [
+        ("City/株洲市", "cooperatesWith", "City/湘潭市"),
+        ("City/株洲市", "cooperatesWith", "City/长沙市"),
+    ]
+    # Links by document, offset and entity.
+    assert [(m.doc_id, m.start, target) for m, target in data.mentions] == [
+        ("d1", 0, "City/株洲市"),
+        ("d1", 20, "City/湘潭市"),
+        ("d1", 20, "Park/湘潭高新区"),
+        ("d2", 0, "City/株洲市"),
+        ("d2", 0, "City/湘潭市"),
+        ("d2", 0, "City/长沙市"),
+        ("d2", 8, "City/株洲市"),
+        ("d2", 12, "City/株洲市"),
+    ]
