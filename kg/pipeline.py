@@ -14,7 +14,6 @@ of triples, several GB as an rdflib Graph).
 from __future__ import annotations
 
 import ast
-import csv
 import dataclasses
 import gc
 import hashlib
@@ -33,7 +32,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,15 @@ import networkx as nx
 
 from kg.corpus import read_document
 from kg.errors import InputError, NoDocumentsError, ValidationError
+from kg.files import (
+    ChunkReuse,
+    CsvWriter,
+    InThread,
+    content_cut,
+    file_identity,
+    replace_soon_free,
+    settle,
+)
 from kg.io import shareable_temp
 from kg.model import (
     RELATION_PREDICATES,
@@ -53,7 +62,7 @@ from kg.model import (
     Sentence,
     SkippedFile,
 )
-from kg.rdf import BlockReuse, GraphBlocks, GraphWriter, Segment, entity_iri
+from kg.rdf import BlockReuse, GraphBlocks, GraphWriter, Segment, entity_iri, keyed_blocks
 from kg.resolve import resolve
 from kg.validate import SHACL_MAX_TRIPLES, FastValidator, ValidationReport, validate_graph
 
@@ -64,7 +73,10 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 PER_DOCUMENT_MODULES = ("kg.corpus", "kg.extract")
 PER_DOCUMENT_LIBRARIES = ("spacy", "jieba", "opencc", "trafilatura", "charset-normalizer")
 CACHE_FORMAT = 3  # bump when FileResult / the cache layout changes
-BLOCK_INDEX = "graph-blocks.pickle"  # in OUT/.cache: the previous build's blocks (kg.rdf)
+BLOCK_INDEX = "graph-blocks.marshal"  # in OUT/.cache: the previous build's blocks (kg.rdf)
+TABLE_INDEX = "table-chunks.marshal"  # and the chunks of its CSV tables (StagedTables)
+TABLE_FORMAT = 1
+TABLE_PART = 32  # about one document (or relation subject) in TABLE_PART starts a table chunk
 # Betweenness is exact on collaboration networks up to this many nodes; above, this many sampled
 # sources with a fixed seed (exact betweenness is O(nodes × edges): the collaboration network of
 # 1,000 generated documents has 1,600 nodes and 130,000 edges; 500 sources took 18 s, 200 ~7 s).
@@ -361,7 +373,7 @@ class ExtractionCache:
             for entry in self.root.iterdir():
                 if entry.is_dir() and entry != self.folder:
                     shutil.rmtree(entry, ignore_errors=True)  # another pipeline version
-                elif entry.is_file() and entry.name != BLOCK_INDEX:
+                elif entry.is_file() and entry.name not in (BLOCK_INDEX, TABLE_INDEX):
                     entry.unlink(missing_ok=True)  # the flat layout of earlier versions
         if self.folder.is_dir():
             for entry in self.folder.iterdir():
@@ -517,8 +529,16 @@ def build(options: BuildOptions, log: Log = lambda _msg: None) -> BuildResult:
     timer = StageTimer()
     log(f"Reading {options.corpus}/ …")
     corpus = extract_corpus(options, log, timer)
-    with gc_paused():
-        return _build_graph(options, corpus, log, timer, started)
+    try:
+        with gc_paused():
+            result = _build_graph(options, corpus, log, timer, started)
+    except BaseException:
+        with suppress(Exception):
+            settle()  # syncs and removals started on threads (kg.files): the error comes first
+        raise
+    with timer("write"):
+        settle()
+    return result
 
 
 def _build_graph(
@@ -549,7 +569,7 @@ def _build_graph(
                 metrics = list(metric_blocks(analysis))
         log("Writing and validating the graph…")
         with timer("write"):
-            tables = StagedTables.write(out, data)
+            tables = StagedTables.write(out, data, reuse=options.use_cache)
         if child is not None:
             back = _BackSegments.write(blocks, child.claims, metrics, out, options, timer)
     except BaseException:
@@ -576,8 +596,8 @@ def _build_graph(
                 stream.join(back)
         else:
             stream.add_keyed(blocks.span(0, len(blocks)), timer)
+            stream.add_keyed(keyed_blocks(metrics), timer)
             stream.close_reuse()
-            stream.add(iter(metrics), timer)
         report, validator = stream.conclude(log, timer)
         if not report.conforms:
             raise ValidationError(report.summary())
@@ -643,19 +663,18 @@ class GraphStream:
         self, blocks: Iterator[tuple[bytes, Callable[[], list]]], timer: StageTimer
     ) -> None:
         """Blocks of kg.rdf.GraphBlocks: copied from the previous build when it wrote them."""
-        writer, fast = self.writer, self.fast
-        get = self.reuse.get if self.reuse is not None else lambda _key: None
+        writer, fast, reuse = self.writer, self.fast, self.reuse
+        place = reuse.place if reuse is not None else lambda _key: None
         clock = time.perf_counter
         seconds = {"rdf": 0.0, "validate": 0.0, "write": 0.0}  # (a timer per block costs)
         started = clock()
         for key, make in blocks:  # (the key is computed in next(): counted as "rdf")
-            found = get(key)
+            found = place(key)
             if found is not None:
-                turtle, jsonld, count, facts = found
                 made = clock()
-                fast.add_facts(facts)
+                fast.add_facts(found[5])
                 checked = clock()
-                writer.add_serialized(turtle, jsonld, count, key, facts)
+                writer.add_copied(reuse, found, key)  # type: ignore[arg-type]
             else:
                 block = make()
                 made = clock()
@@ -672,9 +691,13 @@ class GraphStream:
             timer.seconds[name] = timer.seconds.get(name, 0.0) + value
 
     def close_reuse(self) -> None:
+        """Done with the previous build's files (the blocks still to copy from them first)."""
         if self.reuse is not None:
-            self.reuse.close()
-            self.reuse = None
+            try:
+                self.writer.flush()
+            finally:
+                self.reuse.close()
+                self.reuse = None
 
     def join(self, back: _BackSegments) -> None:
         """Append the segments written from the back (and what the validator found in them)."""
@@ -682,18 +705,6 @@ class GraphStream:
             self.writer.append_segment(back.writer, segment)
             self.fast.merge(segment.facts)
         back.writer.discard()
-
-    def add(self, blocks: Iterator[list], timer: StageTimer) -> None:
-        """Blocks of plain triples (not indexed for reuse)."""
-        while True:
-            with timer("rdf"):
-                block = next(blocks, None)
-            if block is None:
-                return
-            with timer("validate"):
-                self.fast.add_block(block)
-            with timer("write"):
-                self.writer.add_block(block)
 
     def conclude(self, log: Log, timer: StageTimer) -> tuple[ValidationReport, str]:
         with timer("validate"):
@@ -765,7 +776,8 @@ class _BackSegments:
 
         try:
             stream = GraphStream.open(out, options, writer)
-            segment(len(blocks), stream.add, iter(metrics))  # the metrics come after every block
+            # The metrics come after every block.
+            segment(len(blocks), stream.add_keyed, keyed_blocks(metrics))
             while (span := _claim(claims, from_front=False)) is not None:
                 segment(span[0], stream.add_keyed, blocks.span(*span))
         except BaseException:
@@ -854,7 +866,8 @@ def network_from_data(data: KnowledgeGraphData) -> nx.MultiDiGraph:
         for d in data.documents
     }
     network = nx.MultiDiGraph(documents=dict(documents))
-    by_iri = {str(entity_iri(e.id)): e for e in data.entities}
+    iri_of = {e.id: str(entity_iri(e.id)) for e in data.entities}
+    by_iri = {iri_of[e.id]: e for e in data.entities}
     type_order = {name: str(_type_iri(name)) for name in {e.type for e in data.entities}}
     for iri in sorted(by_iri, key=lambda i: (type_order[by_iri[i].type], i)):
         entity = by_iri[iri]
@@ -865,34 +878,29 @@ def network_from_data(data: KnowledgeGraphData) -> nx.MultiDiGraph:
             aliases=sorted(a for a in entity.alt_labels if a != entity.label),
             documents=sorted(doc for doc, _ in entity.mention_counts if doc in documents),
         )
+    title_and_date = {doc_id: (d["title"], d["date"]) for doc_id, d in documents.items()}
+    unknown = ("", "")
     by_predicate: dict[str, list] = {p: [] for p in RELATION_PREDICATES}
     for relation in data.relations:
-        by_predicate[relation.predicate].append(relation)
+        subject, obj = iri_of.get(relation.subject), iri_of.get(relation.object)
+        if subject is None or obj is None:
+            continue  # not an entity of the network
+        by_predicate[relation.predicate].append((subject, obj, relation))
     for predicate in RELATION_PREDICATES:
-        relations = sorted(
-            by_predicate[predicate],
-            key=lambda r: (str(entity_iri(r.subject)), str(entity_iri(r.object))),
-        )
-        for relation in relations:
-            subject, obj = str(entity_iri(relation.subject)), str(entity_iri(relation.object))
-            if subject not in network or obj not in network:
-                continue
-            unique = {(e.doc_id, e.start, e.end, e.rule, e.sentence): e for e in relation.evidence}
-            items = sorted(
-                (
-                    EdgeEvidence(
-                        sentence=e.sentence,
-                        doc_id=e.doc_id,
-                        doc_title=documents.get(e.doc_id, {}).get("title", ""),
-                        doc_date=documents.get(e.doc_id, {}).get("date", ""),
-                        start=e.start,
-                        end=e.end,
-                        rule=e.rule,
-                    )
-                    for e in unique.values()
-                ),
-                key=lambda e: (e.doc_id, e.start, e.rule),
-            )
+        for subject, obj, relation in sorted(by_predicate[predicate], key=itemgetter(0, 1)):
+            # Evidence is equal when all its fields are: dict.fromkeys drops repeats in order.
+            items = [
+                EdgeEvidence(
+                    e.sentence,
+                    e.doc_id,
+                    *title_and_date.get(e.doc_id, unknown),
+                    e.start,
+                    e.end,
+                    e.rule,
+                )
+                for e in dict.fromkeys(relation.evidence)
+            ]
+            items.sort(key=_EVIDENCE_ORDER)
             network.add_edge(
                 subject,
                 obj,
@@ -904,6 +912,9 @@ def network_from_data(data: KnowledgeGraphData) -> nx.MultiDiGraph:
                 suggested=False,
             )
     return network
+
+
+_EVIDENCE_ORDER = attrgetter("doc_id", "start", "rule")
 
 
 def _type_iri(name: str) -> str:
@@ -948,40 +959,101 @@ class StagedTables:
     """The CSV tables written to temporary siblings, renamed into place by :meth:`publish` once
     the graph is committed (or removed by :meth:`discard`): a build that fails validation leaves
     the previous tables as they were. Staged while the graph is streamed by a child process, the
-    tables cost the parallel build nothing."""
+    tables cost the parallel build nothing; each is synced to disk on a thread meanwhile.
 
-    files: list[tuple[Path, Path]]  # (temporary, target)
+    The mention and relation tables are written in content-defined chunks (about one document
+    or subject in :data:`TABLE_PART` starts one); a chunk the previous build wrote is copied
+    from its table (``OUT/.cache/`` + :data:`TABLE_INDEX` says where) instead of formatted."""
+
+    out: Path
+    files: list[tuple[Path, Path]] = field(default_factory=list)  # (temporary, target)
+    syncs: list[InThread] = field(default_factory=list)
+    chunks: dict[str, dict[bytes, tuple[int, int]]] = field(default_factory=dict)
 
     @classmethod
-    def write(cls, out: Path, data: KnowledgeGraphData) -> StagedTables:
+    def write(cls, out: Path, data: KnowledgeGraphData, reuse: bool = True) -> StagedTables:
         out.mkdir(parents=True, exist_ok=True)
-        staged = cls([])
+        staged = cls(out)
+        previous = _table_index(out) if reuse else {}
         try:
-            for name, rows in (
-                ("entities.csv", entity_rows(data)),
-                ("relations.csv", relation_rows(data)),
-                ("mentions.csv", mention_rows(data)),
+            for name, header, chunks in (
+                ("entities.csv", ENTITY_HEADER, [list(entity_rows(data))]),
+                ("relations.csv", RELATION_HEADER, relation_chunks(data)),
+                ("mentions.csv", MENTION_HEADER, mention_chunks(data)),
             ):
                 fd, temp = shareable_temp(out / name)
                 staged.files.append((temp, out / name))
-                with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                    csv.writer(handle, lineterminator="\n").writerows(rows)
-                    handle.flush()
-                    os.fsync(handle.fileno())
+                source = None
+                if name in previous:
+                    source = ChunkReuse.open(out / name, *previous[name])
+                try:
+                    with os.fdopen(fd, "wb", closefd=False) as handle:
+                        writer = CsvWriter(handle, source)
+                        writer.write([header])
+                        for chunk in chunks:
+                            writer.write_chunk(chunk)
+                    staged.chunks[name] = writer.chunks
+                except BaseException:
+                    os.close(fd)
+                    raise
+                finally:
+                    if source is not None:
+                        source.close()
+                staged.syncs.append(InThread(partial(_sync_and_close, fd)))
         except BaseException:
             staged.discard()
             raise
         return staged
 
+    def _wait(self) -> None:
+        syncs, self.syncs = self.syncs, []
+        for sync in syncs:
+            sync.wait()
+
     def publish(self) -> None:
+        """Rename the tables into place, then record their chunks for the next build."""
+        self._wait()
+        index = table_index_path(self.out)
+        index.unlink(missing_ok=True)  # it describes the files about to be replaced
+        tables = {}
         for temp, target in self.files:
-            os.replace(temp, target)
+            replace_soon_free(temp, target)
+            tables[target.name] = (file_identity(target.stat()), self.chunks[target.name])
         self.files = []
+        index.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=f".{index.name}.", suffix=".tmp", dir=index.parent)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(marshal.dumps({"format": TABLE_FORMAT, "tables": tables}))
+        os.replace(temp, index)  # (no fsync: a lost index only means formatting anew)
 
     def discard(self) -> None:
+        with suppress(OSError):
+            self._wait()
         for temp, _target in self.files:
             temp.unlink(missing_ok=True)
         self.files = []
+
+
+def table_index_path(out: Path) -> Path:
+    return Path(out) / ".cache" / TABLE_INDEX
+
+
+def _table_index(out: Path) -> dict[str, tuple]:
+    """The chunks of the tables the previous build wrote: {name: (file identity, chunks)}."""
+    try:
+        index = marshal.loads(table_index_path(out).read_bytes())
+        if index["format"] != TABLE_FORMAT:
+            return {}
+        return dict(index["tables"])
+    except Exception:  # missing, truncated, of another layout: nothing to reuse
+        return {}
+
+
+def _sync_and_close(fd: int) -> None:
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _write_tables(
@@ -1016,10 +1088,17 @@ def _write_maps(
     )
 
 
-def entity_rows(data: KnowledgeGraphData) -> Iterator[Sequence[object]]:
-    yield ["iri", "type", "label", "alt_labels", "documents", "mentions", "code"]
+ENTITY_HEADER = ("iri", "type", "label", "alt_labels", "documents", "mentions", "code")
+RELATION_HEADER = (
+    *("subject", "predicate", "object", "qualifiers"),
+    *("doc_id", "start", "end", "rule", "sentence"),
+)
+MENTION_HEADER = ("doc_id", "start", "end", "text", "type", "rule", "canonical", "entity")
+
+
+def entity_rows(data: KnowledgeGraphData) -> list[tuple]:
     base = str(entity_iri(""))
-    yield from [
+    return [
         (
             base + entity.id,
             entity.type,
@@ -1033,35 +1112,47 @@ def entity_rows(data: KnowledgeGraphData) -> Iterator[Sequence[object]]:
     ]
 
 
-def relation_rows(data: KnowledgeGraphData) -> Iterator[Sequence[object]]:
+@lru_cache(maxsize=1 << 16)
+def _starts_table_chunk(name: str) -> bool:
+    return content_cut(name, TABLE_PART)
+
+
+def relation_chunks(data: KnowledgeGraphData) -> Iterator[list[tuple]]:
+    """The rows of relations.csv (one per relation and evidence), in chunks that begin at
+    subjects chosen by content (:func:`kg.files.content_cut`)."""
     labels = {e.id: e.label for e in data.entities}
-    yield [
-        "subject",
-        "predicate",
-        "object",
-        "qualifiers",
-        "doc_id",
-        "start",
-        "end",
-        "rule",
-        "sentence",
-    ]
+    chunk: list[tuple] = []
+    subject = None
     for relation in data.relations:
+        if relation.subject != subject:
+            subject = relation.subject
+            if chunk and _starts_table_chunk(subject):
+                yield chunk
+                chunk = []
         quals = (
             json.dumps(dict(relation.qualifiers), ensure_ascii=False) if relation.qualifiers else ""
         )
         head = (labels[relation.subject], relation.predicate, labels[relation.object], quals)
-        yield from [
+        chunk += [
             (*head, ev.doc_id, ev.start, ev.end, ev.rule, ev.sentence) for ev in relation.evidence
         ]
+    if chunk:
+        yield chunk
 
 
-def mention_rows(data: KnowledgeGraphData) -> Iterator[Sequence[object]]:
-    yield ["doc_id", "start", "end", "text", "type", "rule", "canonical", "entity"]
-    yield from [
-        (m.doc_id, m.start, m.end, m.text, m.type, m.rule, m.canonical, target)
-        for m, target in data.mentions
-    ]
+def mention_chunks(data: KnowledgeGraphData) -> Iterator[list[tuple]]:
+    """The rows of mentions.csv, in chunks that begin at documents chosen by content."""
+    chunk: list[tuple] = []
+    document = None
+    for m, target in data.mentions:
+        if m.doc_id != document:
+            document = m.doc_id
+            if chunk and _starts_table_chunk(document):
+                yield chunk
+                chunk = []
+        chunk.append((m.doc_id, m.start, m.end, m.text, m.type, m.rule, m.canonical, target))
+    if chunk:
+        yield chunk
 
 
 def check_corpus_folder(path: Path) -> None:

@@ -9,6 +9,7 @@ build); speed and memory are measured by benchmarks/bench_build.py, not here.
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import socket
 import subprocess
@@ -333,17 +334,103 @@ def test_plain_turtle_and_jsonld_writers_match_pyoxigraph() -> None:
 def test_rebuild_copies_blocks_only_from_the_files_it_indexed(
     serial_build, corpus: Path, tmp_path: Path
 ) -> None:
-    from kg.pipeline import block_index_path
+    from kg.pipeline import block_index_path, table_index_path
 
     out = tmp_path / "out"
     shutil.copytree(serial_build.out, out)
     assert block_index_path(out).is_file()
     assert _outputs(build(_options(corpus, out)).out) == _outputs(serial_build.out)
-    with open(out / "kg.ttl", "ab") as handle:  # the files are no longer those of the index
-        handle.write(b"# edited\n")
+    for name in ("kg.ttl", "mentions.csv"):  # edited in place: no longer the indexed files
+        with open(out / name, "r+b") as handle:
+            handle.seek(handle.seek(0, 2) // 2)
+            handle.write(b"EDITED")
     assert _outputs(build(_options(corpus, out)).out) == _outputs(serial_build.out)
     block_index_path(out).write_bytes(b"not an index")
+    table_index_path(out).write_bytes(b"not an index")
     assert _outputs(build(_options(corpus, out)).out) == _outputs(serial_build.out)
+
+
+def test_copy_range_with_and_without_the_kernel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kg.rdf import copy_range
+
+    data = bytes(range(256)) * 1000
+    source = tmp_path / "source"
+    source.write_bytes(data)
+    fd = os.open(source, os.O_RDONLY)
+    try:
+        for kernel in (True, False):
+            if not kernel:
+                monkeypatch.delattr(os, "copy_file_range", raising=False)
+            for mode in ("wb", "ab"):  # (the kernel refuses a file opened for appending)
+                out = tmp_path / f"out-{kernel}-{mode}"
+                with open(out, mode) as handle:
+                    handle.write(b"head")
+                    copy_range(fd, handle, 1000, 50_000)
+                    handle.write(b"tail")
+                assert out.read_bytes() == b"head" + data[1000:51_000] + b"tail"
+                with open(out, mode) as handle, pytest.raises(OSError, match="cut short"):
+                    copy_range(fd, handle, len(data) - 10, 100)
+    finally:
+        os.close(fd)
+
+
+def test_a_rebuild_copying_without_the_kernel_is_identical(
+    serial_build, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    build(_options(corpus, out))
+    monkeypatch.delattr(os, "copy_file_range", raising=False)
+    for workers in (1, 2):
+        build(_options(corpus, out, workers=workers))
+        assert _outputs(out) == _outputs(serial_build.out)
+
+
+def test_syncing_while_writing_changes_no_byte(
+    serial_build, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The graph's files synced on a thread after every block written (every 64 MB in a
+    build), by one process and by both ends."""
+    from kg.rdf import GraphWriter
+
+    monkeypatch.setattr(GraphWriter, "SYNC_EVERY", 1)
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        build(_options(corpus, out, workers=workers, use_cache=False))
+        assert _outputs(out) == _outputs(serial_build.out)
+        assert not list(out.glob(".*.tmp"))
+
+
+def test_an_unchanged_rebuild_copies_every_block_metrics_included(
+    serial_build, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kg.files import CsvWriter
+    from kg.rdf import GraphWriter
+
+    out = tmp_path / "out"
+    build(_options(corpus, out))  # (a copy of a build's folder is not the files its index knows)
+    made: list[int] = []
+    add_block = GraphWriter.add_block
+
+    def counting(self, block, key=None, facts=None):  # noqa: ANN001, ANN202
+        made.append(len(block))
+        return add_block(self, block, key, facts)
+
+    formatted: list[int] = []
+    text = CsvWriter._text
+
+    def counting_rows(self, rows):  # noqa: ANN001, ANN202
+        formatted.append(len(rows))
+        return text(self, rows)
+
+    monkeypatch.setattr(GraphWriter, "add_block", counting)
+    monkeypatch.setattr(CsvWriter, "_text", counting_rows)
+    again = build(_options(corpus, out))
+    assert again.cache_hits == DOCUMENTS
+    assert made == []
+    assert formatted == [1, 1, 1]  # the tables' headers: every chunk of rows copied
+    assert _outputs(out) == _outputs(serial_build.out)
 
 
 # ------------------------------------------------------------------------------ validation
