@@ -415,10 +415,12 @@ class GraphBlocks:
             for start, stop in zip([0, *cuts], [*cuts, len(counts)], strict=True):
                 self.entity_parts.append((index, start, stop))
         self.described: list[tuple[bool, ...]] = []
-        seen: set[Evidence] = set()
+        # Evidence as its fields (what makes two equal): tuples hash in C, Evidence in Python.
+        seen: set[tuple] = set()
         for relation in self.relations:
-            self.described.append(tuple(evidence not in seen for evidence in relation.evidence))
-            seen.update(relation.evidence)
+            fields = [(e.doc_id, e.start, e.end, e.sentence, e.rule) for e in relation.evidence]
+            self.described.append(tuple(item not in seen for item in fields))
+            seen.update(fields)
 
     def __len__(self) -> int:
         return len(self.documents) + len(self.entity_parts) + len(self.relations)

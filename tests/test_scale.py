@@ -23,6 +23,7 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, XSD
 
 from kg.clean import split_sentences
+from kg.errors import NoDocumentsError
 from kg.ontology import CZT, NIF
 from kg.pipeline import BuildOptions, ExtractionCache, build, network_from_data, process_file
 
@@ -385,6 +386,20 @@ def test_a_rebuild_copying_without_the_kernel_is_identical(
     for workers in (1, 2):
         build(_options(corpus, out, workers=workers))
         assert _outputs(out) == _outputs(serial_build.out)
+
+
+def test_a_build_leaves_nothing_frozen_for_the_garbage_collector(
+    serial_build, corpus: Path, tmp_path: Path
+) -> None:
+    import gc
+
+    out = tmp_path / "out"
+    build(_options(corpus, out))
+    assert build(_options(corpus, out)).cache_hits == DOCUMENTS  # (frozen after the cache read)
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+    with pytest.raises(NoDocumentsError):
+        build(_options(tmp_path / "missing", out))
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
 
 
 def test_syncing_while_writing_changes_no_byte(
