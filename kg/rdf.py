@@ -221,8 +221,14 @@ def add_entity(graph: Any, entity: Entity, terms: Terms = RDFLIB) -> Any:
     return node
 
 
-def add_entity_node(graph: Any, entity: Entity, terms: Terms = RDFLIB) -> Any:
-    """The entity's own triples: type, labels, code, and the documents that mention it."""
+def add_entity_node(
+    graph: Any,
+    entity: Entity,
+    terms: Terms = RDFLIB,
+    counts: Iterable[tuple[str, int]] | None = None,
+) -> Any:
+    """The entity's own triples: type, labels, code, and the documents that mention it (those
+    of ``counts``, default all: kg.rdf.GraphBlocks lists the others with later parts)."""
     t = terms
     node = t.iri(_ENTITY_NS + entity.id)
     add = graph.add
@@ -235,9 +241,19 @@ def add_entity_node(graph: Any, entity: Entity, terms: Terms = RDFLIB) -> Any:
             add((node, t.alt_label, t.zh(alt)))
     if entity.code:
         add((node, t.division_code, t.text(entity.code)))
-    for doc_id, _count in entity.mention_counts:
-        add((node, t.mentioned_in, t.iri(_DOCUMENT_NS + slug(doc_id))))
+    add_mentioned_in(graph, entity, entity.mention_counts if counts is None else counts, t)
     return node
+
+
+def add_mentioned_in(
+    graph: Any, entity: Entity, counts: Iterable[tuple[str, int]], terms: Terms = RDFLIB
+) -> None:
+    """``entity czt:mentionedIn document`` for the documents of ``counts``."""
+    t = terms
+    node = t.iri(_ENTITY_NS + entity.id)
+    add = graph.add
+    for doc_id, _count in counts:
+        add((node, t.mentioned_in, t.iri(_DOCUMENT_NS + slug(doc_id))))
 
 
 def add_mention_statements(
@@ -289,12 +305,23 @@ def add_relation(
 ) -> Any:
     """The relation, its statement and its evidence (``described``: per piece of evidence,
     whether to add the evidence node's own triples too; default all)."""
-    t = terms
-    iris = (
+    statement = add_relation_statement(graph, relation, terms)
+    add_relation_evidence(graph, relation, terms, described)
+    return statement
+
+
+def _relation_iris(relation: Relation) -> tuple[str, str, str]:
+    return (
         _ENTITY_NS + relation.subject,
         str(term(relation.predicate)),
         _ENTITY_NS + relation.object,
     )
+
+
+def add_relation_statement(graph: Any, relation: Relation, terms: Terms = RDFLIB) -> Any:
+    """The relation and its statement (weight, qualifiers), without the evidence."""
+    t = terms
+    iris = _relation_iris(relation)
     subject, predicate, obj = t.iri(iris[0]), t.czt(relation.predicate), t.iri(iris[2])
     add = graph.add
     add((subject, predicate, obj))
@@ -302,11 +329,26 @@ def add_relation(
     add((statement, t.weight, t.typed(len(relation.evidence), t.integer)))
     for key, value in relation.qualifiers:
         add((statement, t.czt(key), t.zh(value)))
-    flags = [True] * len(relation.evidence) if described is None else described
-    for evidence, describe in zip(relation.evidence, flags, strict=True):
-        node = add_evidence(graph, evidence, t) if describe else t.iri(_evidence_iri(evidence))
-        add((statement, t.evidence, node))
     return statement
+
+
+def add_relation_evidence(
+    graph: Any,
+    relation: Relation,
+    terms: Terms = RDFLIB,
+    described: Iterable[bool] | None = None,
+    start: int = 0,
+    stop: int | None = None,
+) -> None:
+    """The statement's evidence ``start:stop`` (``described``: for those pieces)."""
+    t = terms
+    statement = t.iri(_STATEMENT_NS + _digest(*_relation_iris(relation)))
+    evidence = relation.evidence[start:stop]
+    flags = [True] * len(evidence) if described is None else described
+    add = graph.add
+    for item, describe in zip(evidence, flags, strict=True):
+        node = add_evidence(graph, item, t) if describe else t.iri(_evidence_iri(item))
+        add((statement, t.evidence, node))
 
 
 def build_rdf(data: KnowledgeGraphData) -> Graph:
@@ -366,25 +408,35 @@ def _document_block(document: Document) -> list[Triple]:
 
 
 def _entity_block(entity: Entity, start: int, stop: int) -> list[Triple]:
-    """Part of an entity: its own triples (with ``start == 0``) and its mention statements
-    ``start:stop``."""
+    """Part of an entity: its own triples (with ``start == 0``), and its ``czt:mentionedIn``
+    triples and their statements for the documents ``start:stop``."""
+    block = _Block()
+    counts = entity.mention_counts[start:stop]
+    if start == 0:
+        add_entity_node(block, entity, PLAIN, counts)
+    else:
+        add_mentioned_in(block, entity, counts, PLAIN)
+    add_mention_statements(block, entity, counts, PLAIN)
+    return block
+
+
+def _relation_block(
+    relation: Relation, described: tuple[bool, ...], start: int, stop: int
+) -> list[Triple]:
+    """Part of a relation: the relation and its statement (with ``start == 0``), and its
+    evidence ``start:stop``."""
     block = _Block()
     if start == 0:
-        add_entity_node(block, entity, PLAIN)
-    add_mention_statements(block, entity, entity.mention_counts[start:stop], PLAIN)
+        add_relation_statement(block, relation, PLAIN)
+    add_relation_evidence(block, relation, PLAIN, described[start:stop], start, stop)
     return block
 
 
-def _relation_block(relation: Relation, described: tuple[bool, ...]) -> list[Triple]:
-    block = _Block()
-    add_relation(block, relation, PLAIN, described)
-    return block
-
-
-# An entity mentioned in many documents is written in parts of about this many mention statements,
-# cut before the documents whose digest says so (content-defined, like rsync's chunks): adding a
-# document changes the part it falls into and the entity's own triples, not the thousands of
-# statements of a city mentioned everywhere.
+# An entity mentioned in many documents is written in parts of about this many documents (its
+# czt:mentionedIn triples and their statements), cut before the documents whose digest says so
+# (content-defined, like rsync's chunks): adding a document changes the part it falls into and
+# the entity's own triples, not the thousands of triples of a city mentioned everywhere. A
+# relation with evidence from many documents is written in parts the same way.
 MENTION_PART = 32
 
 
@@ -395,8 +447,8 @@ def _starts_part(doc_id: str) -> bool:
 
 class GraphBlocks:
     """The triples of :func:`build_rdf` in plain terms, as a sequence of blocks in a
-    deterministic order and without duplicates: one per document, one or more per entity (see
-    :data:`MENTION_PART`), one per relation with its statement and evidence (evidence shared by
+    deterministic order and without duplicates: one per document, one or more per entity and
+    per relation with its statement and evidence (see :data:`MENTION_PART`; evidence shared by
     several relations is described with the first of them only).
 
     ``blocks[i]`` is ``(key, make)``: ``make()`` gives the block's triples, ``key`` is a digest of
@@ -415,15 +467,27 @@ class GraphBlocks:
             for start, stop in zip([0, *cuts], [*cuts, len(counts)], strict=True):
                 self.entity_parts.append((index, start, stop))
         self.described: list[tuple[bool, ...]] = []
+        self.evidence: list[tuple[tuple, ...]] = []  # per relation, its evidence as fields
+        self.relation_parts: list[tuple[int, int, int]] = []  # (relation index, start, stop)
         # Evidence as its fields (what makes two equal): tuples hash in C, Evidence in Python.
         seen: set[tuple] = set()
-        for relation in self.relations:
-            fields = [(e.doc_id, e.start, e.end, e.sentence, e.rule) for e in relation.evidence]
+        for index, relation in enumerate(self.relations):
+            fields = tuple(
+                (e.doc_id, e.start, e.end, e.sentence, e.rule) for e in relation.evidence
+            )
+            self.evidence.append(fields)
             self.described.append(tuple(item not in seen for item in fields))
             seen.update(fields)
+            cuts = [
+                i
+                for i in range(1, len(fields))
+                if fields[i][0] != fields[i - 1][0] and _starts_part(fields[i][0])
+            ]
+            for start, stop in zip([0, *cuts], [*cuts, len(fields)], strict=True):
+                self.relation_parts.append((index, start, stop))
 
     def __len__(self) -> int:
-        return len(self.documents) + len(self.entity_parts) + len(self.relations)
+        return len(self.documents) + len(self.entity_parts) + len(self.relation_parts)
 
     def __getitem__(self, index: int) -> tuple[bytes, Callable[[], list[Triple]]]:
         if not 0 <= index < len(self):
@@ -438,16 +502,19 @@ class GraphBlocks:
             e = self.entities[entity_index]
             counts = e.mention_counts[start:stop]
             if start == 0:
-                documents = tuple(doc_id for doc_id, _ in e.mention_counts)
-                key = _key("entity", e.id, e.type, e.label, e.alt_labels, e.code, documents, counts)
+                key = _key("entity", e.id, e.type, e.label, e.alt_labels, e.code, counts)
             else:
                 key = _key("mentions", e.id, counts)
             return key, partial(_entity_block, e, start, stop)
-        index -= len(self.entity_parts)
-        r, described = self.relations[index], self.described[index]
-        evidence = tuple((e.doc_id, e.start, e.end, e.sentence, e.rule) for e in r.evidence)
-        key = _key("relation", r.subject, r.predicate, r.object, r.qualifiers, evidence, described)
-        return key, partial(_relation_block, r, described)
+        relation_index, start, stop = self.relation_parts[index - len(self.entity_parts)]
+        r, described = self.relations[relation_index], self.described[relation_index]
+        part = (self.evidence[relation_index][start:stop], described[start:stop])
+        if start == 0:
+            head = (r.subject, r.predicate, r.object, r.qualifiers, len(r.evidence))
+            key = _key("relation", *head, *part)
+        else:
+            key = _key("evidence", r.subject, r.predicate, r.object, *part)
+        return key, partial(_relation_block, r, described, start, stop)
 
     def span(self, start: int, stop: int) -> Iterator[tuple[bytes, Callable[[], list[Triple]]]]:
         """Blocks ``start:stop``, in order."""

@@ -179,6 +179,8 @@ class _Found:
         "must_be_documents",
         "asserted",
         "evidenced",
+        "entities",
+        "untyped_mentions",
     )
 
     def __init__(self) -> None:
@@ -214,6 +216,10 @@ class FastValidator:
         self.must_be_documents: dict[str, tuple[str, str, str]] = {}  # value → (focus, path, shape)
         self.asserted: set[tuple[str, str, str]] = set()
         self.evidenced: set[tuple[str, str, str]] = set()
+        # An entity written in parts (kg.rdf.GraphBlocks) lists documents in parts that do not
+        # repeat its type: (document, node) of those, checked once it is known to be an entity.
+        self.entities: set[str] = set()
+        self.untyped_mentions: set[tuple[str, str]] = set()
 
     def _violation(
         self, found: _Found, focus: object, path: object, shape: str, fallback: str = ""
@@ -266,7 +272,8 @@ class FastValidator:
 
     def add_facts(self, facts: tuple[tuple, ...]) -> None:
         """Take in what :meth:`add_block` found in a block."""
-        violations, documents, agreements, parties, must_be, asserted, evidenced = facts
+        violations, documents, agreements, parties, must_be, asserted, evidenced, *rest = facts
+        entities, untyped_mentions = rest
         if violations:
             self.violations += [Violation(*v) for v in violations]
         if documents:
@@ -282,15 +289,22 @@ class FastValidator:
             self.asserted.update(asserted)
         if evidenced:
             self.evidenced.update(evidenced)
+        if entities:
+            self.entities.update(entities)
+        if untyped_mentions:
+            self.untyped_mentions.update(untyped_mentions)
 
     def _check_node(self, found: _Found, focus: str, values: dict[str, list]) -> None:
         iri = self.iri
         types = {_value(t) for t in values.get(iri.type, ())}
         if not types:
+            for doc in values.get(iri.mentioned_in, ()):  # (a later part of an entity)
+                found.untyped_mentions.append((_value(doc), focus))
             return
         entity_types = types & self.entity_classes
         if entity_types:
             shape = "EntityShape"
+            found.entities.append(focus)
             for label in self._count(found, focus, values, iri.pref_label, shape, 1, 1):
                 if not _chinese(label):  # sh:languageIn ("zh"): zh or zh-*
                     self._violation(found, focus, iri.pref_label, shape)
@@ -344,11 +358,18 @@ class FastValidator:
             self.must_be_documents.setdefault(value, where)
         self.asserted |= other.asserted
         self.evidenced |= other.evidenced
+        self.entities |= other.entities
+        self.untyped_mentions |= other.untyped_mentions
 
     def report(self) -> ValidationReport:
         """The violations found so far, including the checks across nodes."""
         violations = list(self.violations)
-        for value, (focus, path, shape) in sorted(self.must_be_documents.items()):
+        must_be_documents = dict(self.must_be_documents)
+        documents, entities = self.documents, self.entities
+        dangling = [m for m in self.untyped_mentions if m[0] not in documents and m[1] in entities]
+        for value, focus in sorted(dangling):
+            must_be_documents.setdefault(value, (focus, self.iri.mentioned_in, "EntityShape"))
+        for value, (focus, path, shape) in sorted(must_be_documents.items()):
             if value not in self.documents:
                 message = self.messages.get((shape, path), "must point to a czt:Document")
                 violations.append(Violation(_short(focus), _short(path), message))

@@ -182,6 +182,67 @@ def test_a_new_document_changes_few_blocks_of_an_entity_mentioned_everywhere() -
     assert Counter(parts) == Counter(whole)
 
 
+def _entity_and_relation(documents: list[str], dangling: str | None = None):
+    """A city mentioned in ``documents`` and a relation with evidence from each of them."""
+    from kg.model import Document, Entity, Evidence, KnowledgeGraphData, Relation
+
+    docs = tuple(Document(d, f"{d}.txt", d, "", ()) for d in documents)
+    named = documents + ([dangling] if dangling else [])
+    cities = (
+        Entity("City/甲市", "City", "甲市", mention_counts=tuple((d, 2) for d in sorted(named))),
+        Entity("City/乙市", "City", "乙市", mention_counts=tuple((d, 1) for d in documents)),
+    )
+    evidence = tuple(Evidence(d, 0, 4, "甲乙合作", "A与B合作") for d in documents)
+    relation = Relation("City/甲市", "cooperatesWith", "City/乙市", evidence)
+    return KnowledgeGraphData(docs, cities, (relation,))
+
+
+def test_a_new_document_changes_few_blocks_of_a_relation_with_much_evidence() -> None:
+    from collections import Counter
+
+    from kg.rdf import PLAIN, GraphBlocks, add_relation
+
+    before = [f"doc{i:04d}" for i in range(0, 1000, 2)]
+    after = sorted([*before, "doc0501"])
+    old, new = GraphBlocks(_entity_and_relation(before)), GraphBlocks(_entity_and_relation(after))
+    assert len(new.relation_parts) > 8  # the relation is written in parts
+    old_keys = {key for key, _ in old.span(0, len(old))}
+    first = len(after) + len(new.entity_parts)
+    changed = [i - first for i, (key, _) in enumerate(new.span(0, len(new))) if key not in old_keys]
+    changed = [i for i in changed if i >= 0]  # (the entities' parts: the test above)
+    position = after.index("doc0501")
+    holding = next(
+        p for p, (_, start, stop) in enumerate(new.relation_parts) if start <= position < stop
+    )
+    assert set(changed) <= {0, holding - 1, holding} and holding in changed
+
+    class Triples(list):
+        add = list.append
+
+    whole = Triples()
+    add_relation(whole, _entity_and_relation(after).relations[0], PLAIN)
+    parts = [triple for _, make in new.span(first, len(new)) for triple in make()]
+    assert Counter(parts) == Counter(whole)
+
+
+def test_the_fast_validator_checks_every_part_of_an_entity() -> None:
+    """A later part of an entity repeats no type: its documents are checked all the same."""
+    from kg.rdf import GraphBlocks
+    from kg.validate import FastValidator
+
+    documents = [f"doc{i:04d}" for i in range(0, 400, 2)]
+    message = "czt:mentionedIn must point to a czt:Document"
+    for dangling in (None, "doc0003", "doc0399"):  # none, in the first part, in the last
+        blocks = GraphBlocks(_entity_and_relation(documents, dangling))
+        validator = FastValidator()
+        for _, make in blocks.span(0, len(blocks)):
+            validator.add_block(make())
+        found = [(v.focus, v.path, v.message) for v in validator.report().violations]
+        assert found == ([("City/甲市", "mentionedIn", message)] if dangling else [])
+    last = max(start for entity, start, _ in blocks.entity_parts if entity == 0)
+    assert last > 0 and blocks.entities[0].mention_counts[last][0] < "doc0399"
+
+
 def test_incremental_add_change_delete_match_clean_builds(
     serial_build, corpus: Path, tmp_path: Path
 ) -> None:
