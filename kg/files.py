@@ -88,14 +88,8 @@ class ChunkReuse:
 
     @classmethod
     def open(cls, path: Path, identity: Sequence[int], chunks: dict) -> ChunkReuse | None:
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except OSError:
-            return None
-        if file_identity(os.fstat(fd)) != tuple(identity):
-            os.close(fd)
-            return None
-        return cls(fd, chunks)
+        fd = open_unchanged(path, identity)
+        return None if fd is None else cls(fd, chunks)
 
     def get(self, key: bytes) -> bytes | None:
         place = self.chunks.get(key)
@@ -114,6 +108,21 @@ def file_identity(stat: os.stat_result) -> tuple[int, int, int]:
     return (stat.st_size, stat.st_mtime_ns, stat.st_ino)
 
 
+def open_unchanged(path: Path, identity: Sequence[int]) -> int | None:
+    """A descriptor of ``path`` (read-only) if it is still the non-empty file ``identity``
+    (:func:`file_identity`) was taken of, else None."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    stat = os.fstat(fd)
+    if file_identity(stat) != tuple(identity) or not stat.st_size:
+        os.close(fd)
+        return None
+    return fd
+
+
+@lru_cache(maxsize=1 << 17)  # (the same documents and subjects are asked about again)
 def content_cut(name: str, one_in: int) -> bool:
     """Whether a chunk of a sorted sequence starts at ``name``, for about one name in
     ``one_in``, decided by the name alone (content-defined, like rsync's chunks): adding or

@@ -18,16 +18,18 @@ def shareable_temp(target: Path) -> tuple[int, Path]:
     return fd, Path(name)
 
 
-def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
+def write_atomic(path: str | os.PathLike[str], data: str | bytes, *, sync: bool = True) -> Path:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half
+    (``sync=False``: not synced to disk first, for files whose loss costs only time: a cache)."""
     target = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp_name = shareable_temp(target)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp_name, target)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

@@ -50,7 +50,7 @@ from kg.files import (
     replace_soon_free,
     settle,
 )
-from kg.io import shareable_temp
+from kg.io import shareable_temp, write_atomic
 from kg.model import (
     RELATION_PREDICATES,
     Document,
@@ -314,14 +314,6 @@ def unpack_extraction(packed: bytes) -> DocumentExtraction:
 
 
 @contextmanager
-def gc_frozen_after() -> Iterator[None]:
-    """Leave the objects made meanwhile (and all older ones) out of later cyclic collections
-    until :func:`build` ends (gc.unfreeze)."""
-    yield
-    gc.freeze()
-
-
-@contextmanager
 def gc_paused() -> Iterator[None]:
     """No cyclic garbage collection meanwhile: the cross-document stages make hundreds of
     thousands of acyclic objects, and each collection walks all of them (~25 % of the time)."""
@@ -365,14 +357,10 @@ class ExtractionCache:
         """Store an extraction (``packed``: the same, already packed)."""
         document = extraction.document
         target = self.folder / self.key(document.path, document.content_hash)
-        self.folder.mkdir(parents=True, exist_ok=True)
         if packed is None:
             packed = pack_extraction(extraction)
-        # Renamed into place (readers never see half a file); no fsync: a lost entry is a miss.
-        fd, temp = tempfile.mkstemp(prefix=".entry.", suffix=".tmp", dir=self.folder)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(packed)
-        os.replace(temp, target)
+        # Renamed into place (readers never see half a file); unsynced: a lost entry is a miss.
+        write_atomic(target, packed, sync=False)
 
     def prune(self, keep: Iterable[tuple[str, str]]) -> None:
         """Remove every entry but those of ``keep`` ((path, content hash) pairs)."""
@@ -458,16 +446,17 @@ def extract_corpus(options: BuildOptions, log: Log, timer: StageTimer) -> Corpus
         cache = ExtractionCache(Path(options.out) / ".cache")
         results: dict[str, FileResult] = {}
         hashes: dict[str, str] = {}
-        # The documents read from the cache (1.6 million objects at 10,000 documents) are kept
-        # to the end of the build: frozen (gc.freeze), the collections that extracting new
-        # documents triggers do not walk them again and again (~2 s).
-        with gc_paused(), gc_frozen_after():
+        with gc_paused():
             for path in paths if options.use_cache else ():
                 content_hash = _content_hash(path)
                 hit = cache.get(str(path), content_hash) if content_hash else None
                 if hit is not None:
                     results[str(path)] = FileResult(str(path), extraction=hit)
                     hashes[str(path)] = content_hash  # type: ignore[assignment]
+        # The documents read from the cache (1.6 million objects at 10,000 documents) are kept
+        # to the end of the build: frozen until then (build unfreezes), the collections that
+        # extracting new documents triggers do not walk them again and again (~2 s).
+        gc.freeze()
     hits = len(results)
     todo = [str(p) for p in paths if str(p) not in results]
     with timer("extract"):
@@ -778,21 +767,18 @@ class _BackSegments:
         part = cls(writer, [])
         stream = None
 
-        def segment(
-            start: int, add: Callable[[Iterator, StageTimer], None], items: Iterator
-        ) -> None:
+        def segment(start: int, items: Iterator[tuple[bytes, Callable[[], list]]]) -> None:
             assert stream is not None
             stream.fast = FastValidator()  # one per segment, merged in sequence order by join
             writer.begin_segment(start)
-            add(items, timer)
+            stream.add_keyed(items, timer)
             part.segments.append(writer.end_segment(stream.fast))
 
         try:
             stream = GraphStream.open(out, options, writer)
-            # The metrics come after every block.
-            segment(len(blocks), stream.add_keyed, keyed_blocks(metrics))
+            segment(len(blocks), keyed_blocks(metrics))  # the metrics come after every block
             while (span := _claim(claims, from_front=False)) is not None:
-                segment(span[0], stream.add_keyed, blocks.span(*span))
+                segment(span[0], blocks.span(*span))
         except BaseException:
             writer.discard()
             raise
@@ -903,9 +889,9 @@ def network_from_data(data: KnowledgeGraphData) -> nx.MultiDiGraph:
         for subject, obj, relation in sorted(by_predicate[predicate], key=itemgetter(0, 1)):
             # Evidence is equal when all its fields are: repeats dropped, in order, by the fields
             # (a tuple hashes in C; Evidence.__hash__ is Python).
-            distinct = {
-                (e.doc_id, e.start, e.end, e.sentence, e.rule): e for e in relation.evidence
-            }
+            distinct = dict.fromkeys(
+                (e.doc_id, e.start, e.end, e.sentence, e.rule) for e in relation.evidence
+            )
             items = [
                 EdgeEvidence(
                     sentence, doc_id, *title_and_date.get(doc_id, unknown), start, end, rule
@@ -989,7 +975,7 @@ class StagedTables:
         previous = _table_index(out) if reuse else {}
         try:
             for name, header, chunks in (
-                ("entities.csv", ENTITY_HEADER, [list(entity_rows(data))]),
+                ("entities.csv", ENTITY_HEADER, [entity_rows(data)]),
                 ("relations.csv", RELATION_HEADER, relation_chunks(data)),
                 ("mentions.csv", MENTION_HEADER, mention_chunks(data)),
             ):
@@ -1032,11 +1018,8 @@ class StagedTables:
             replace_soon_free(temp, target)
             tables[target.name] = (file_identity(target.stat()), self.chunks[target.name])
         self.files = []
-        index.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{index.name}.", suffix=".tmp", dir=index.parent)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(marshal.dumps({"format": TABLE_FORMAT, "tables": tables}))
-        os.replace(temp, index)  # (no fsync: a lost index only means formatting anew)
+        # (Unsynced: a lost index only means formatting anew.)
+        write_atomic(index, marshal.dumps({"format": TABLE_FORMAT, "tables": tables}), sync=False)
 
     def discard(self) -> None:
         with suppress(OSError):
@@ -1074,7 +1057,6 @@ def _write_tables(
     log(f"Writing {out}/ …")
     (staged or StagedTables.write(out, data)).publish()
     if analysis is not None:
-        from kg.io import write_atomic
         from kg.report import render_report
 
         write_atomic(out / "report.md", render_report(analysis, data.documents))
@@ -1124,11 +1106,6 @@ def entity_rows(data: KnowledgeGraphData) -> list[tuple]:
     ]
 
 
-@lru_cache(maxsize=1 << 16)
-def _starts_table_chunk(name: str) -> bool:
-    return content_cut(name, TABLE_PART)
-
-
 def relation_chunks(data: KnowledgeGraphData) -> Iterator[list[tuple]]:
     """The rows of relations.csv (one per relation and evidence), in chunks that begin at
     subjects chosen by content (:func:`kg.files.content_cut`)."""
@@ -1138,7 +1115,7 @@ def relation_chunks(data: KnowledgeGraphData) -> Iterator[list[tuple]]:
     for relation in data.relations:
         if relation.subject != subject:
             subject = relation.subject
-            if chunk and _starts_table_chunk(subject):
+            if chunk and content_cut(subject, TABLE_PART):
                 yield chunk
                 chunk = []
         quals = (
@@ -1159,7 +1136,7 @@ def mention_chunks(data: KnowledgeGraphData) -> Iterator[list[tuple]]:
     for m, target in data.mentions:
         if m.doc_id != document:
             document = m.doc_id
-            if chunk and _starts_table_chunk(document):
+            if chunk and content_cut(document, TABLE_PART):
                 yield chunk
                 chunk = []
         chunk.append((m.doc_id, m.start, m.end, m.text, m.type, m.rule, m.canonical, target))

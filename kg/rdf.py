@@ -19,7 +19,6 @@ import hashlib
 import marshal
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
@@ -32,8 +31,8 @@ from rdflib import RDF, RDFS, SKOS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS
 from rdflib.term import Node
 
-from kg.files import InThread, content_cut, file_identity, replace_soon_free
-from kg.io import shareable_temp
+from kg.files import InThread, content_cut, file_identity, open_unchanged, replace_soon_free
+from kg.io import shareable_temp, write_atomic
 from kg.model import Document, Entity, Evidence, KnowledgeGraphData, Relation
 from kg.ontology import (
     CZT,
@@ -440,11 +439,6 @@ def _relation_block(
 MENTION_PART = 32
 
 
-@lru_cache(maxsize=1 << 16)
-def _starts_part(doc_id: str) -> bool:
-    return content_cut(doc_id, MENTION_PART)
-
-
 class GraphBlocks:
     """The triples of :func:`build_rdf` in plain terms, as a sequence of blocks in a
     deterministic order and without duplicates: one per document, one or more per entity and
@@ -463,7 +457,7 @@ class GraphBlocks:
         self.entity_parts: list[tuple[int, int, int]] = []  # (entity index, start, stop)
         for index, entity in enumerate(self.entities):
             counts = entity.mention_counts
-            cuts = [i for i in range(1, len(counts)) if _starts_part(counts[i][0])]
+            cuts = [i for i in range(1, len(counts)) if content_cut(counts[i][0], MENTION_PART)]
             for start, stop in zip([0, *cuts], [*cuts, len(counts)], strict=True):
                 self.entity_parts.append((index, start, stop))
         self.described: list[tuple[bool, ...]] = []
@@ -481,7 +475,7 @@ class GraphBlocks:
             cuts = [
                 i
                 for i in range(1, len(fields))
-                if fields[i][0] != fields[i - 1][0] and _starts_part(fields[i][0])
+                if fields[i][0] != fields[i - 1][0] and content_cut(fields[i][0], MENTION_PART)
             ]
             for start, stop in zip([0, *cuts], [*cuts, len(fields)], strict=True):
                 self.relation_parts.append((index, start, stop))
@@ -691,20 +685,21 @@ class BlockReuse:
 
     @classmethod
     def load(cls, index_path: Path, turtle_path: Path, jsonld_path: Path) -> BlockReuse | None:
-        files: list[int] = []
         try:
             index = marshal.loads(index_path.read_bytes())
             if index.get("format") != block_format():
                 return None
-            for path, expected in zip((turtle_path, jsonld_path), index["files"], strict=True):
-                files.append(os.open(path, os.O_RDONLY))
-                stat = os.fstat(files[-1])
-                if file_identity(stat) != tuple(expected) or not stat.st_size:
-                    raise ValueError(f"{path}: not the file of the index")
+            turtle_identity, jsonld_identity = index["files"]
         except Exception:  # missing, truncated, of another layout: nothing to reuse
-            for fd in files:
-                os.close(fd)
             return None
+        files = []
+        for path, identity in ((turtle_path, turtle_identity), (jsonld_path, jsonld_identity)):
+            fd = open_unchanged(path, identity)
+            if fd is None:  # not the files of the index
+                for opened in files:
+                    os.close(opened)
+                return None
+            files.append(fd)
         return cls(index, (files[0], files[1]))
 
     def place(self, key: bytes) -> tuple[int, int, int, int, int, Any] | None:
@@ -813,14 +808,11 @@ class GraphWriter:
     def add_serialized(
         self, turtle: bytes, jsonld: bytes, count: int, key: bytes | None = None, facts: Any = None
     ) -> None:
-        """Write one block already serialised (by :meth:`add_block`, here or in a past build)."""
+        """Write one block already serialised (by :meth:`add_block`)."""
         if not count:
             return
         self._copy_run()
-        if not self._first_node:
-            self._jsonld.write(b",\n")
-            self._sizes[1] += 2
-        self._first_node = False
+        self._separate()
         turtle_at, jsonld_at = self._sizes
         self._turtle.write(turtle)
         self._jsonld.write(jsonld)
@@ -829,8 +821,14 @@ class GraphWriter:
         self.triples += count
         if key is not None:
             self.blocks[key] = (turtle_at, len(turtle), jsonld_at, len(jsonld), count, facts)
-        if self._sizes[0] + self._sizes[1] >= self._sync_at:
-            self._sync_written()
+        self._sync_now_and_then()
+
+    def _separate(self) -> None:
+        """Before a node: the JSON-LD array's separator, unless it is the first."""
+        if not self._first_node:
+            self._jsonld.write(b",\n")
+            self._sizes[1] += 2
+        self._first_node = False
 
     def add_copied(self, source: BlockReuse, place: tuple, key: bytes) -> None:
         """Write a block the previous build wrote (:meth:`BlockReuse.place`), copied from its
@@ -852,21 +850,16 @@ class GraphWriter:
             self._sizes[1] += 2
         else:
             self._copy_run()
-            if not self._first_node:
-                self._jsonld.write(b",\n")
-                self._sizes[1] += 2
+            self._separate()
             self._run = _CopyRun(
                 source, [turtle_at, turtle_at + turtle_size], [jsonld_at, jsonld_at + jsonld_size]
             )
-        self._first_node = False
         new_turtle_at, new_jsonld_at = self._sizes
         self._sizes[0] += turtle_size
         self._sizes[1] += jsonld_size
         self.triples += count
         self.blocks[key] = (new_turtle_at, turtle_size, new_jsonld_at, jsonld_size, count, facts)
-        if self._sizes[0] + self._sizes[1] >= self._sync_at:
-            self._copy_run()  # in pieces, so that the data is synced as it comes
-            self._sync_written()
+        self._sync_now_and_then()
 
     def _copy_run(self) -> None:
         """Copy the run of blocks :meth:`add_copied` has gathered (the sizes count it already)."""
@@ -879,8 +872,12 @@ class GraphWriter:
         ):
             copy_range(fd, handle, start, end - start)
 
-    def _sync_written(self) -> None:
-        """Start syncing what the files hold so far (unless a sync is still running)."""
+    def _sync_now_and_then(self) -> None:
+        """Every SYNC_EVERY bytes, start syncing what the files hold so far (a run of copied
+        blocks is copied first, so that the data is synced as it comes)."""
+        if self._sizes[0] + self._sizes[1] < self._sync_at:
+            return
+        self._copy_run()
         if self._sync is not None:
             if not self._sync.done():
                 return
@@ -924,10 +921,7 @@ class GraphWriter:
             return
         source.flush()
         self._copy_run()
-        if not self._first_node:
-            self._jsonld.write(b",\n")
-            self._sizes[1] += 2
-        self._first_node = False
+        self._separate()
         shifts = []
         for handle, source_handle, (at, size), index in (
             (self._turtle, source._turtle, segment.turtle, 0),
@@ -948,8 +942,7 @@ class GraphWriter:
             place = (turtle_at + turtle_shift, turtle_size, jsonld_at + jsonld_shift, jsonld_size)
             self.blocks[key] = (*place, count, facts)
         self.triples += segment.triples
-        if self._sizes[0] + self._sizes[1] >= self._sync_at:
-            self._sync_written()
+        self._sync_now_and_then()
 
     def read_turtle(self) -> Graph:
         """What has been written so far, as an rdflib graph (for pySHACL, on small graphs)."""
@@ -1012,11 +1005,8 @@ class GraphWriter:
         """Record where the committed files hold each keyed block (see :class:`BlockReuse`)."""
         files = [file_identity(target.stat()) for target in self.targets]
         index = {"format": block_format(), "files": files, "blocks": self.blocks}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(marshal.dumps(index))  # (plain data: 4x faster than pickle)
-        os.replace(temp, path)
+        # (Plain data: marshal is 4x faster than pickle. Unsynced: a lost index costs time.)
+        write_atomic(path, marshal.dumps(index), sync=False)
 
     def discard(self) -> None:
         with suppress(OSError):

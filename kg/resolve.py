@@ -300,14 +300,16 @@ def _resolve_relations(
     # (type, canonical, expands_to) of a relation end → the known entities it stands for
     ends: dict[tuple[str, str, tuple[str, ...]], tuple[str, ...]] = {}
 
-    def known_targets(key: tuple[str, str, tuple[str, ...]]) -> tuple[str, ...]:
-        type_name, canonical, expands_to = key
-        respelled = spellings.spelling(type_name, canonical)
-        if respelled is not None:
-            canonical = respelled[0]
-        found = ends[key] = tuple(
-            target for _, target in targets_of[type_name, canonical, expands_to] if target in known
-        )
+    def known_targets(end: Mention) -> tuple[str, ...]:
+        key = (end.type, end.canonical, end.expands_to)
+        found = ends.get(key)
+        if found is None:
+            canonical = end.canonical
+            respelled = spellings.spelling(end.type, canonical)
+            if respelled is not None:
+                canonical = respelled[0]
+            targets = targets_of[end.type, canonical, end.expands_to]
+            found = ends[key] = tuple(target for _, target in targets if target in known)
         return found
 
     # Each relation's evidence in the order found (made distinct and sorted at the end).
@@ -315,18 +317,10 @@ def _resolve_relations(
     qualifiers: dict[tuple[str, str, str], dict[str, str]] = {}
     for extraction in extractions:
         for candidate in extraction.relations:
-            s = candidate.subject
-            end = (s.type, s.canonical, s.expands_to)
-            subjects = ends.get(end)
-            if subjects is None:
-                subjects = known_targets(end)
+            subjects = known_targets(candidate.subject)
             if not subjects:
                 continue
-            o = candidate.object
-            end = (o.type, o.canonical, o.expands_to)
-            objects = ends.get(end)
-            if objects is None:
-                objects = known_targets(end)
+            objects = known_targets(candidate.object)
             if not objects:
                 continue
             predicate = candidate.predicate

@@ -195,7 +195,8 @@ class FastValidator:
     """Checks every constraint of ontology/shapes.ttl on a stream of node blocks.
 
     A block holds every triple of the nodes it describes (their labels, types, offsets…), as
-    kg.rdf.GraphBlocks makes them, in plain terms (kg.rdf.PLAIN); constraints across nodes
+    kg.rdf.GraphBlocks makes them, in plain terms (kg.rdf.PLAIN), but for the later parts of an
+    entity or relation written in parts (their documents and evidence); constraints across nodes
     (classes of linked nodes, parties of agreements, evidence of asserted relations) are checked
     at the end. What a block contributes (:meth:`add_block`'s result) depends on the block
     only, so a build that copies a block written before adds its recorded facts instead.
@@ -272,8 +273,17 @@ class FastValidator:
 
     def add_facts(self, facts: tuple[tuple, ...]) -> None:
         """Take in what :meth:`add_block` found in a block."""
-        violations, documents, agreements, parties, must_be, asserted, evidenced, *rest = facts
-        entities, untyped_mentions = rest
+        (
+            violations,
+            documents,
+            agreements,
+            parties,
+            must_be,
+            asserted,
+            evidenced,
+            entities,
+            untyped_mentions,
+        ) = facts
         if violations:
             self.violations += [Violation(*v) for v in violations]
         if documents:

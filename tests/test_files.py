@@ -77,3 +77,20 @@ def test_work_on_a_thread_hands_its_error_to_wait() -> None:
     with pytest.raises(OSError, match="disk full"):
         work.wait()
     settle()  # already reported: settles without raising again
+
+
+def test_write_atomic_syncs_unless_told_not_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from kg.io import write_atomic
+
+    synced: list[int] = []
+    fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), fsync(fd)))
+    for sync, name in ((True, "synced.bin"), (False, "cache.bin")):
+        write_atomic(tmp_path / name, b"data", sync=sync)
+        assert (tmp_path / name).read_bytes() == b"data"
+    assert len(synced) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache.bin", "synced.bin"]
