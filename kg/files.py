@@ -52,8 +52,9 @@ class CsvWriter:
             self._write(self._text(chunk).encode("utf-8"))
 
     def write_chunk(self, rows: list[Sequence[object]]) -> None:
-        """Rows of strings, numbers and None (the chunk is keyed by marshal)."""
-        key = hashlib.blake2b(marshal.dumps(rows, 2), digest_size=16).digest()
+        """Rows of strings, numbers and None (the chunk is keyed by their marshal bytes' SHA-1,
+        which the processor computes at twice the speed of BLAKE2)."""
+        key = hashlib.sha1(marshal.dumps(rows, 2), usedforsecurity=False).digest()[:16]
         found = self.reuse.get(key) if self.reuse is not None else None
         if found is None:
             found = b"".join(

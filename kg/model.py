@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TypeVar, overload
 
 _T = TypeVar("_T")
 
@@ -92,6 +93,52 @@ class Sentence:
     text: str
 
 
+class SentenceSpans(Sequence[Sentence]):
+    """A document's sentences kept as (start, end) offsets into its text, each made a
+    :class:`Sentence` when first asked for. A build reading 10,000 documents from its cache
+    never looks at their 470,000 sentences (only extraction does); making them took ~1 s.
+    Equal to, and hashed as, the tuple of its sentences."""
+
+    __slots__ = ("_text", "_spans", "_made")
+
+    def __init__(self, text: str, spans: Sequence[tuple[int, int]]):
+        self._text, self._spans = text, tuple(spans)
+        self._made: tuple[Sentence, ...] | None = None
+
+    def _sentences(self) -> tuple[Sentence, ...]:
+        if self._made is None:
+            text = self._text
+            self._made = tuple(Sentence(start, end, text[start:end]) for start, end in self._spans)
+        return self._made
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+    @overload
+    def __getitem__(self, index: int) -> Sentence: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Sentence, ...]: ...
+    def __getitem__(self, index: int | slice) -> Sentence | tuple[Sentence, ...]:
+        return self._sentences()[index]
+
+    def __iter__(self) -> Iterator[Sentence]:
+        return iter(self._sentences())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, SentenceSpans):
+            other = other._sentences()
+        return self._sentences() == other
+
+    def __hash__(self) -> int:
+        return hash(self._sentences())
+
+    def __repr__(self) -> str:
+        return repr(self._sentences())
+
+    def __reduce__(self) -> tuple:
+        return SentenceSpans, (self._text, self._spans)
+
+
 @slots_init
 @dataclass(frozen=True, slots=True)
 class Document:
@@ -101,7 +148,7 @@ class Document:
     path: str  # source path as given
     title: str
     text: str  # cleaned, simplified text
-    sentences: tuple[Sentence, ...]
+    sentences: Sequence[Sentence]  # a tuple, or SentenceSpans (from the cache)
     date: str | None = None  # ISO 8601 (YYYY-MM-DD) when the text gives one
     publisher: str | None = None
     authors: tuple[str, ...] = ()

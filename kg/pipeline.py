@@ -60,6 +60,7 @@ from kg.model import (
     Mention,
     RelationCandidate,
     Sentence,
+    SentenceSpans,
     SkippedFile,
 )
 from kg.rdf import BlockReuse, GraphBlocks, GraphWriter, Segment, entity_iri, keyed_blocks
@@ -75,7 +76,7 @@ PER_DOCUMENT_LIBRARIES = ("spacy", "jieba", "opencc", "trafilatura", "charset-no
 CACHE_FORMAT = 3  # bump when FileResult / the cache layout changes
 BLOCK_INDEX = "graph-blocks.marshal"  # in OUT/.cache: the previous build's blocks (kg.rdf)
 TABLE_INDEX = "table-chunks.marshal"  # and the chunks of its CSV tables (StagedTables)
-TABLE_FORMAT = 1
+TABLE_FORMAT = 2
 TABLE_PART = 32  # about one document (or relation subject) in TABLE_PART starts a table chunk
 # Betweenness is exact on collaboration networks up to this many nodes; above, this many sampled
 # sources with a fixed seed (exact betweenness is O(nodes × edges): the collaboration network of
@@ -113,6 +114,12 @@ class BuildResult:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     cache_hits: int = 0
     validator: str = "pySHACL"  # which validator checked the graph
+    # What the outputs were made from: the resolved data, the relation network and its analysis
+    # (None with analysis=False). Freed with the result, not when the build returns: a
+    # command-line build ends without freeing them (kg.cli.exit_process; ~1.5 s at 10,000).
+    data: KnowledgeGraphData | None = field(default=None, repr=False, compare=False)
+    network: nx.MultiDiGraph | None = field(default=None, repr=False, compare=False)
+    analysis: Any = field(default=None, repr=False, compare=False)
 
     def summary(self) -> str:
         lines = [f"Documents read: {len(self.documents)}; skipped: {len(self.skipped)}"]
@@ -299,13 +306,15 @@ def unpack_extraction(packed: bytes) -> DocumentExtraction:
     if version != CACHE_FORMAT:
         raise ValueError(f"cache format {version}")
     doc_id, path, title, text, sentences, *rest = document
-    sentences = tuple(
-        Sentence(s[0], s[1], s[2] if len(s) > 2 else text[s[0] : s[1]]) for s in sentences
-    )
+    if sentences and len(sentences[0]) == 2:  # (start, end): the text's own slices
+        sentences = SentenceSpans(text, sentences)
+    else:
+        sentences = tuple(Sentence(*s) for s in sentences)
     objects = [Mention(*row) for row in table]
+    in_order = mentions == tuple(range(len(objects)))  # (the usual case: each once, in order)
     return DocumentExtraction(
         document=Document(doc_id, path, title, text, sentences, *rest),
-        mentions=tuple(objects[i] for i in mentions),
+        mentions=tuple(objects) if in_order else tuple(objects[i] for i in mentions),
         relations=tuple(
             RelationCandidate(objects[s], predicate, objects[o], Evidence(*ev, rule), quals)
             for s, predicate, o, ev, rule, quals in candidates
@@ -453,10 +462,11 @@ def extract_corpus(options: BuildOptions, log: Log, timer: StageTimer) -> Corpus
                 if hit is not None:
                     results[str(path)] = FileResult(str(path), extraction=hit)
                     hashes[str(path)] = content_hash  # type: ignore[assignment]
-        # The documents read from the cache (1.6 million objects at 10,000 documents) are kept
-        # to the end of the build: frozen until then (build unfreezes), the collections that
-        # extracting new documents triggers do not walk them again and again (~2 s).
-        gc.freeze()
+            # The documents read from the cache (1.6 million objects at 10,000 documents) are
+            # kept to the end of the build: frozen until then (build unfreezes), the collections
+            # that extracting new documents triggers do not walk them again and again (~2 s).
+            # Frozen before collection resumes, or the first one walks them all (~1 s).
+            gc.freeze()
     hits = len(results)
     todo = [str(p) for p in paths if str(p) not in results]
     with timer("extract"):
@@ -532,6 +542,9 @@ def build(options: BuildOptions, log: Log = lambda _msg: None) -> BuildResult:
         corpus = extract_corpus(options, log, timer)
         with gc_paused():
             result = _build_graph(options, corpus, log, timer, started)
+            # What the result keeps (millions of objects at 10,000 documents) frozen too, or
+            # the first collection walks it all (build unfreezes).
+            gc.freeze()
     except BaseException:
         with suppress(Exception):
             settle()  # syncs and removals started on threads (kg.files): the error comes first
@@ -607,7 +620,7 @@ def _build_graph(
             index = block_index_path(out)
             index.unlink(missing_ok=True)  # it describes the files about to be replaced
             stream.writer.commit()
-            stream.writer.save_index(index)
+            stream.writer.save_index(index, pipeline_version())
     except BaseException:
         stream.writer.discard()
         if back is not None:
@@ -636,6 +649,9 @@ def _build_graph(
         stage_seconds=timer.rounded(),
         cache_hits=corpus.cache_hits,
         validator=validator,
+        data=data,
+        network=network,
+        analysis=analysis,
     )
 
 
@@ -657,7 +673,9 @@ class GraphStream:
     ) -> GraphStream:
         reuse = None
         if options.use_cache:
-            reuse = BlockReuse.load(block_index_path(out), out / "kg.ttl", out / "kg.jsonld")
+            reuse = BlockReuse.load(
+                block_index_path(out), out / "kg.ttl", out / "kg.jsonld", pipeline_version()
+            )
         writer = writer or GraphWriter(out / "kg.ttl", out / "kg.jsonld")
         return cls(writer, FastValidator(), options.validation, reuse)
 
@@ -875,7 +893,8 @@ def network_from_data(data: KnowledgeGraphData) -> nx.MultiDiGraph:
             label=entity.label,
             type=entity.type,
             aliases=sorted(a for a in entity.alt_labels if a != entity.label),
-            documents=sorted(doc for doc, _ in entity.mention_counts if doc in documents),
+            # (mention_counts is sorted by document)
+            documents=[doc for doc, _ in entity.mention_counts if doc in documents],
         )
     title_and_date = {doc_id: (d["title"], d["date"]) for doc_id, d in documents.items()}
     unknown = ("", "")
@@ -889,16 +908,22 @@ def network_from_data(data: KnowledgeGraphData) -> nx.MultiDiGraph:
         for subject, obj, relation in sorted(by_predicate[predicate], key=itemgetter(0, 1)):
             # Evidence is equal when all its fields are: repeats dropped, in order, by the fields
             # (a tuple hashes in C; Evidence.__hash__ is Python).
-            distinct = dict.fromkeys(
-                (e.doc_id, e.start, e.end, e.sentence, e.rule) for e in relation.evidence
-            )
-            items = [
-                EdgeEvidence(
-                    sentence, doc_id, *title_and_date.get(doc_id, unknown), start, end, rule
+            evidence = relation.evidence
+            if len(evidence) == 1:  # (most relations)
+                e = evidence[0]
+                title, date = title_and_date.get(e.doc_id, unknown)
+                items = [EdgeEvidence(e.sentence, e.doc_id, title, date, e.start, e.end, e.rule)]
+            else:
+                distinct = dict.fromkeys(
+                    (e.doc_id, e.start, e.end, e.sentence, e.rule) for e in evidence
                 )
-                for doc_id, start, end, sentence, rule in distinct
-            ]
-            items.sort(key=_EVIDENCE_ORDER)
+                items = [
+                    EdgeEvidence(
+                        sentence, doc_id, *title_and_date.get(doc_id, unknown), start, end, rule
+                    )
+                    for doc_id, start, end, sentence, rule in distinct
+                ]
+                items.sort(key=_EVIDENCE_ORDER)
             network.add_edge(
                 subject,
                 obj,

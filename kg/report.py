@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping, Sequence
 
 from kg.analysis import KIND_LABELS, AnalysisResult
@@ -201,10 +202,13 @@ def _responsibility_section(result: AnalysisResult, top: int) -> list[str]:
 
 def _links_section(result: AnalysisResult, documents: DocumentTable, top: int) -> list[str]:
     collab = result.collaboration
-    edges = sorted(
-        collab.edges(data=True),
-        key=lambda e: (-e[2]["weight"], *sorted((result.label(e[0]), result.label(e[1])))),
-    )
+    edges = list(collab.edges(data=True))
+    if 0 < top < len(edges):
+        # Only the links as strong as the top-th strongest can be shown: the others are not
+        # sorted by label (hundreds of thousands of links at 10,000 documents).
+        weakest = heapq.nlargest(top, (data["weight"] for _, _, data in edges))[-1]
+        edges = [edge for edge in edges if edge[2]["weight"] >= weakest]
+    edges.sort(key=lambda e: (-e[2]["weight"], *sorted((result.label(e[0]), result.label(e[1])))))
     lines = ["## Strongest collaboration links", ""]
     if not edges:
         return [*lines, "None.", ""]

@@ -8,7 +8,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import fields
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 
 from kg.gazetteer import load_gazetteer
 from kg.lexicon import load_lexicon
@@ -105,9 +105,9 @@ def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
     # id → what its mentions say of it (surfaces, the document of each mention, merges)
     records: dict[str, _EntityRecord] = {}
     codes: dict[str, str] = {}
-    mention_links: list[tuple[Mention, str]] = []
-    # The (document, offset, entity) order of each link, taken while the mention is at hand.
-    link_order: list[tuple[str, int, str]] = []
+    # Each document's links (offset, entity id, mention), in the order found; sorted by document,
+    # offset and entity at the end (each document on its own: the same order as one sort of all).
+    links: dict[str, list[tuple[int, str, Mention]]] = defaultdict(list)
 
     # (type, canonical, expands_to) of a mention → what every mention so named shares: its
     # respelling, whether it can be an alias and carry a code, and its entities' records (fetched
@@ -136,6 +136,8 @@ def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
 
     nested: list[Mention] = []
     for extraction in extractions:
+        own_id = extraction.document.id
+        own_links = links[own_id]
         for mention in extraction.mentions:
             rule = mention.rule
             is_nested, rule_aliases = rule_kinds[rule]
@@ -153,7 +155,8 @@ def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
                 mention = _respell(mention, *respelled)
                 rule = mention.rule
             alias = may_alias and rule_aliases
-            text, doc_id, start = mention.text, mention.doc_id, mention.start
+            text, doc_id = mention.text, mention.doc_id
+            document_links = own_links if doc_id == own_id else links[doc_id]
             code = mention.code if may_have_code else None
             for name, target, surfaces, documents, merges in entities:
                 if alias:
@@ -163,8 +166,7 @@ def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
                     merges[doc_id, text, rule] = None
                 if code:
                     codes[target] = code
-                mention_links.append((mention, target))
-                link_order.append((doc_id, start, target))
+                document_links.append((mention.start, target, mention))
 
     for mention in nested:
         if mention.canonical in spellings.names:
@@ -181,23 +183,29 @@ def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
             record.surfaces.add(mention.text)
             record.documents.append(mention.doc_id)
         if target in labels:
-            mention_links.append((mention, target))
-            link_order.append((mention.doc_id, mention.start, target))
+            links[mention.doc_id].append((mention.start, target, mention))
     entities = []
     for target in sorted(labels):
         type_name, label = labels[target]
         record = records[target]
+        surfaces, documents = record.surfaces, record.documents
+        if len(documents) == 1:  # (the fast paths: most entities are mentioned once)
+            mention_counts: tuple[tuple[str, int], ...] = ((documents[0], 1),)
+        else:
+            mention_counts = tuple(sorted(Counter(documents).items()))
         entities.append(
             Entity(
-                id=target,
-                type=type_name,
-                label=label,
-                alt_labels=tuple(sorted(record.surfaces.difference((label,)))),
-                mention_counts=tuple(sorted(Counter(record.documents).items())),
-                merges=tuple(
+                target,
+                type_name,
+                label,
+                tuple(sorted(surfaces.difference((label,)))) if surfaces else (),
+                mention_counts,
+                tuple(
                     Merge(surface, rule, doc_id) for doc_id, surface, rule in sorted(record.merges)
-                ),
-                code=codes.get(target),
+                )
+                if record.merges
+                else (),
+                codes.get(target),
             )
         )
     known = set(labels)
@@ -215,15 +223,18 @@ def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
             r for r in relations if r.subject not in dropped and r.object not in dropped
         )
     # Links by document, offset and entity (a stable sort: ties keep their order).
-    order = sorted(range(len(link_order)), key=link_order.__getitem__)
-    if dropped:
-        order = [i for i in order if mention_links[i][1] not in dropped]
+    mention_links: list[tuple[Mention, str]] = []
+    by_offset_and_entity = itemgetter(0, 1)
+    for doc_id in sorted(links):
+        document_links = links[doc_id]
+        document_links.sort(key=by_offset_and_entity)
+        mention_links += [(m, target) for _, target, m in document_links if target not in dropped]
     documents = tuple(e.document for e in extractions)
     return KnowledgeGraphData(
         documents=documents,
         entities=tuple(entities),
         relations=relations,
-        mentions=tuple(map(mention_links.__getitem__, order)),
+        mentions=tuple(mention_links),
     )
 
 

@@ -218,9 +218,10 @@ class FastValidator:
         self.asserted: set[tuple[str, str, str]] = set()
         self.evidenced: set[tuple[str, str, str]] = set()
         # An entity written in parts (kg.rdf.GraphBlocks) lists documents in parts that do not
-        # repeat its type: (document, node) of those, checked once it is known to be an entity.
+        # repeat its type: (node, its documents) of those, checked once it is known to be an
+        # entity. (Facts list a node's documents together: hundreds of thousands of pairs.)
         self.entities: set[str] = set()
-        self.untyped_mentions: set[tuple[str, str]] = set()
+        self.untyped_mentions: list[tuple[str, tuple[str, ...]]] = []
 
     def _violation(
         self, found: _Found, focus: object, path: object, shape: str, fallback: str = ""
@@ -293,8 +294,10 @@ class FastValidator:
         for node in parties:
             self.parties[node] = self.parties.get(node, 0) + 1
         setdefault = self.must_be_documents.setdefault
-        for value, focus, path, shape in must_be:
-            setdefault(value, (focus, path, shape))
+        for focus, path, shape, values in must_be:
+            where = (focus, path, shape)
+            for value in values:
+                setdefault(value, where)
         if asserted:
             self.asserted.update(asserted)
         if evidenced:
@@ -302,14 +305,15 @@ class FastValidator:
         if entities:
             self.entities.update(entities)
         if untyped_mentions:
-            self.untyped_mentions.update(untyped_mentions)
+            self.untyped_mentions += untyped_mentions
 
     def _check_node(self, found: _Found, focus: str, values: dict[str, list]) -> None:
         iri = self.iri
         types = {_value(t) for t in values.get(iri.type, ())}
         if not types:
-            for doc in values.get(iri.mentioned_in, ()):  # (a later part of an entity)
-                found.untyped_mentions.append((_value(doc), focus))
+            docs = tuple(_value(doc) for doc in values.get(iri.mentioned_in, ()))
+            if docs:  # (a later part of an entity)
+                found.untyped_mentions.append((focus, docs))
             return
         entity_types = types & self.entity_classes
         if entity_types:
@@ -321,8 +325,9 @@ class FastValidator:
             self._count(found, focus, values, iri.label, shape, 1, None)
             if len(entity_types) > 1:
                 self._violation(found, focus, iri.type, shape)
-            for doc in values.get(iri.mentioned_in, ()):
-                found.must_be_documents.append((_value(doc), focus, iri.mentioned_in, shape))
+            docs = tuple(_value(doc) for doc in values.get(iri.mentioned_in, ()))
+            if docs:
+                found.must_be_documents.append((focus, iri.mentioned_in, shape, docs))
         if iri.agreement in types:
             found.agreements.append(focus)
         if iri.document in types:
@@ -335,8 +340,11 @@ class FastValidator:
             self._count(found, focus, values, iri.is_string, shape, 1, 1)
         if iri.evidence_class in types:
             shape = "EvidenceShape"
-            for doc in self._count(found, focus, values, iri.reference_context, shape, 1, 1):
-                found.must_be_documents.append((_value(doc), focus, iri.reference_context, shape))
+            docs = self._count(found, focus, values, iri.reference_context, shape, 1, 1)
+            if docs:
+                found.must_be_documents.append(
+                    (focus, iri.reference_context, shape, tuple(map(_value, docs)))
+                )
             for index in (iri.begin_index, iri.end_index):
                 items = self._count(found, focus, values, index, shape, 1, 1)
                 if any(not _well_typed(v, _XSD + "nonNegativeInteger") for v in items):
@@ -369,14 +377,20 @@ class FastValidator:
         self.asserted |= other.asserted
         self.evidenced |= other.evidenced
         self.entities |= other.entities
-        self.untyped_mentions |= other.untyped_mentions
+        self.untyped_mentions += other.untyped_mentions
 
     def report(self) -> ValidationReport:
         """The violations found so far, including the checks across nodes."""
         violations = list(self.violations)
         must_be_documents = dict(self.must_be_documents)
         documents, entities = self.documents, self.entities
-        dangling = [m for m in self.untyped_mentions if m[0] not in documents and m[1] in entities]
+        dangling = [
+            (doc, focus)
+            for focus, docs in self.untyped_mentions
+            if focus in entities
+            for doc in docs
+            if doc not in documents
+        ]
         for value, focus in sorted(dangling):
             must_be_documents.setdefault(value, (focus, self.iri.mentioned_in, "EntityShape"))
         for value, (focus, path, shape) in sorted(must_be_documents.items()):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import pickle
 
 import pytest
 
 from kg import model
-from kg.model import Mention, slots_init
+from kg.model import Document, Mention, Sentence, SentenceSpans, slots_init
 
 DIRECT = [
     cls
@@ -81,3 +82,29 @@ def test_slots_init_refuses_fields_it_cannot_fill() -> None:
 
     with pytest.raises(TypeError, match="WithFactory.items"):
         slots_init(WithFactory)
+
+
+def test_sentence_spans_behave_as_the_tuple_of_their_sentences() -> None:
+    text = "长沙市与株洲市签约。湘潭市参加。未完"
+    spans = ((0, 10), (10, 16), (16, 18))
+    made = tuple(Sentence(start, end, text[start:end]) for start, end in spans)
+    lazy = SentenceSpans(text, spans)
+    assert len(lazy) == 3 and lazy._made is None  # nothing made until asked for
+    assert lazy == made and made == lazy and hash(lazy) == hash(made)
+    assert lazy[1] == Sentence(10, 16, "湘潭市参加。") and lazy[-1].text == "未完"
+    assert lazy[1:] == made[1:] and list(lazy) == list(made) and repr(lazy) == repr(made)
+    assert lazy == SentenceSpans(text, spans) and lazy != made[:2]
+    assert pickle.loads(pickle.dumps(lazy)) == made
+    with pytest.raises(IndexError):
+        lazy[3]
+
+
+def test_documents_with_lazy_sentences_equal_those_made_at_once() -> None:
+    text = "长沙市与株洲市签约。湘潭市参加。"
+    spans = ((0, 10), (10, 16))
+    fields = {"id": "d", "path": "d.txt", "title": "t", "text": text}
+    made = Document(**fields, sentences=tuple(Sentence(s, e, text[s:e]) for s, e in spans))
+    lazy = Document(**fields, sentences=SentenceSpans(text, spans))
+    assert lazy == made and hash(lazy) == hash(made)
+    assert lazy.sentence_at(12) == made.sentence_at(12) == Sentence(10, 16, "湘潭市参加。")
+    assert pickle.loads(pickle.dumps(lazy)) == made

@@ -258,6 +258,11 @@ def test_incremental_add_change_delete_match_clean_builds(
         clean = build(_options(folder, tmp_path / f"clean-{name}", use_cache=False))
         assert clean.cache_hits == 0
         assert _outputs(out) == _outputs(clean.out), name
+        # Documents read from the cache (sentences kept as offsets) equal those read anew.
+        assert again.documents == clean.documents, name
+        assert [d.sentences[-1] for d in again.documents] == [
+            d.sentences[-1] for d in clean.documents
+        ]
 
     make_corpus.write_corpus(folder, 1, start=DOCUMENTS)  # add one
     check(DOCUMENTS, "add")
