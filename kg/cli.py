@@ -25,6 +25,7 @@ EPILOG = """examples:
 
 # Set once a build has written everything: what is left in memory is only to be freed.
 _heap_disposable = False
+_kept_until_exit: list[object] = []
 
 
 def _log(message: str) -> None:
@@ -101,6 +102,7 @@ def run_build(args: argparse.Namespace) -> int:
     print(result.summary())
     global _heap_disposable
     _heap_disposable = True
+    _kept_until_exit.append(result)  # (freed by the process's end, not object by object)
     return 0
 
 

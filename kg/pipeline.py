@@ -120,6 +120,8 @@ class BuildResult:
     data: KnowledgeGraphData | None = field(default=None, repr=False, compare=False)
     network: nx.MultiDiGraph | None = field(default=None, repr=False, compare=False)
     analysis: Any = field(default=None, repr=False, compare=False)
+    # The build's other working data (graph blocks, validator, tables), kept for the same reason.
+    _working: tuple = field(default=(), repr=False, compare=False)
 
     def summary(self) -> str:
         lines = [f"Documents read: {len(self.documents)}; skipped: {len(self.skipped)}"]
@@ -352,9 +354,10 @@ class ExtractionCache:
 
     def get(self, path: str, content_hash: str) -> DocumentExtraction | None:
         try:
-            extraction = unpack_extraction(
-                (self.folder / self.key(path, content_hash)).read_bytes()
-            )
+            # (os.path and open rather than pathlib: a third of the time for 10,000 entries)
+            with open(os.path.join(self.folder, self.key(path, content_hash)), "rb") as entry:
+                packed = entry.read()
+            extraction = unpack_extraction(packed)
         except Exception:  # missing, truncated or from an incompatible layout
             return None
         document = getattr(extraction, "document", None)
@@ -394,12 +397,15 @@ def corpus_files(folder: Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise NoDocumentsError(f"{folder}: corpus folder not found")
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    with os.scandir(folder) as entries:  # (file types from the directory: no stat per file)
+        names = [e.name for e in entries if not e.name.startswith(".") and e.is_file()]
+    return [folder / name for name in sorted(names)]
 
 
 def _content_hash(path: Path) -> str | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        with open(path, "rb") as file:
+            return hashlib.sha256(file.read()).hexdigest()
     except OSError:
         return None  # the worker reports why it cannot be read
 
@@ -652,6 +658,7 @@ def _build_graph(
         data=data,
         network=network,
         analysis=analysis,
+        _working=(blocks, stream, tables, metrics, back),
     )
 
 
