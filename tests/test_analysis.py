@@ -949,3 +949,14 @@ def test_metric_blocks_spell_doubles_and_sort_iris_as_rdflib(result: AnalysisRes
     shared = [o for _s, p, o in by_subject[str(suggestions[0].iri)] if p == str(CZT.sharedPartner)]
     assert shared == [f"{partner}-1", f"{partner}1", partner]
     assert [o for _s, p, o in by_subject[a] if p == str(CZT.suggestedPartner)] == [f"{b}-1", b]
+
+
+def test_report_shows_the_strongest_links_as_a_full_sort_would(result: AnalysisResult) -> None:
+    from kg.report import _links_section
+
+    every = result.collaboration.number_of_edges()
+    assert every > 3
+    full = _links_section(result, {}, every)  # every link sorted
+    for top in (1, 2, 3):
+        # Only the links as strong as the top-th are sorted; the rows are the same.
+        assert _links_section(result, {}, top) == full[: 4 + top] + [""]
