@@ -7,9 +7,12 @@ For each size: a clean single-process build (``python -m kg build --workers 1 --
 process tree (the build and any worker it starts, sampled every 50 ms) and triples; in the same
 run, on the same text, bare ``jieba.lcut`` throughput and the ratio of the two. Then: two workers
 against one at ``--speedup-size`` documents (the fastest of ``--speedup-runs`` alternating builds
-of each), the rebuild after adding one document to the largest built
-corpus (incremental, against its clean build), and the time ratio of the two largest sizes.
-Prints a table and each target with PASS/FAIL. Not part of the test suite.
+of each), the rebuild after adding one document to the largest built corpus (incremental,
+against its clean build; the median of ``--rebuild-runs``), and the time ratio of the two largest
+sizes. This machine's speed drifts by 10-30 % over minutes, so the clean build and each rebuild
+are bracketed by a probe (bare ``jieba.lcut`` on 100 generated documents) and the rebuild's share
+is also given at equal machine speed, which is what the target is judged on. Prints a table and
+each target with PASS/FAIL. Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -121,6 +124,25 @@ def jieba_rate(folder: Path) -> float:
     return sum(map(len, texts)) / (time.perf_counter() - started)
 
 
+def machine_speed(work: Path) -> float:
+    """A probe of this machine's speed at the moment: characters per second of bare jieba.lcut
+    on 100 generated documents (~2 s). Taken around the clean build and each rebuild, it puts
+    the two on one footing on a machine whose speed drifts by 10–30 % over minutes."""
+    folder = work / "speed-probe"  # (a corpus of its own: never one being built)
+    if len(list(folder.glob("*.txt"))) != 100:
+        make_corpus.write_corpus(folder, 100)
+    return jieba_rate(folder)
+
+
+def _forget(out: Path, document: Path) -> None:
+    """Remove a document's cache entries (of any pipeline version) so that it is extracted."""
+    from kg.pipeline import ExtractionCache, _content_hash
+
+    name = ExtractionCache.key(str(document), _content_hash(document) or "")
+    for entry in (out / ".cache").glob(f"*/{name}"):
+        entry.unlink()
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
@@ -141,6 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-analysis", action="store_true", help="build with --no-analysis (every size)"
     )
+    parser.add_argument(
+        "--rebuild-runs",
+        type=int,
+        default=3,
+        help="one-document rebuilds of the largest corpus to take the median of (default: 3)",
+    )
     args = parser.parse_args(argv)
     global EXTRA
     EXTRA = ("--no-analysis",) if args.no_analysis else ()
@@ -152,9 +180,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     rows = []
     clean: dict[int, Run] = {}
+    largest = max(args.sizes)
     for size in args.sizes:
         folder, chars = corpus_of(args.work, size)
+        if size == largest:
+            probe_before = machine_speed(args.work)
         run = run_build(folder, args.work / f"out-{size}", "--workers", "1", "--no-cache")
+        if size == largest:
+            clean_speed = (probe_before + machine_speed(args.work)) / 2
         lcut = jieba_rate(folder)
         clean[size] = run
         rate = chars / run.seconds
@@ -183,7 +216,6 @@ def main(argv: list[str] | None = None) -> int:
             f"- single process, {size:,} docs: {share:.0%} of bare jieba.lcut "
             f"(target ≥ {TARGET_JIEBA_SHARE:.0%}): {verdict(share >= TARGET_JIEBA_SHARE)}"
         )
-    largest = max(args.sizes)
     print(
         f"- peak memory at {largest:,} docs: {clean[largest].peak_mb:,.0f} MB "
         f"(target ≤ {TARGET_PEAK_MB:,} MB): {verdict(clean[largest].peak_mb <= TARGET_PEAK_MB)}"
@@ -215,16 +247,33 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
 
+    # The rebuild after adding one document, --rebuild-runs times: each run starts from a build
+    # of the corpus without it (the clean build, then a rebuild after taking it out again).
     folder, _ = corpus_of(args.work, largest)
-    added = make_corpus.write_corpus(folder, 1, start=largest)[0]
-    try:
-        again = run_build(folder, args.work / f"out-{largest}", "--workers", "1")
-    finally:
-        added.unlink()
+    out = args.work / f"out-{largest}"
+    rebuilds: list[tuple[Run, float]] = []
+    for run_index in range(args.rebuild_runs):
+        if run_index:
+            run_build(folder, out, "--workers", "1")  # back to the corpus without the document
+        added = make_corpus.write_corpus(folder, 1, start=largest)[0]
+        try:
+            _forget(out, added)  # extracted anew in every run, as the first time
+            before = machine_speed(args.work)
+            again = run_build(folder, out, "--workers", "1")
+            rebuilds.append((again, (before + machine_speed(args.work)) / 2))
+        finally:
+            added.unlink()
+    again, speed = sorted(rebuilds, key=lambda item: item[0].seconds)[len(rebuilds) // 2]
     share = again.seconds / clean[largest].seconds
+    # The same ratio at the clean build's machine speed: a rebuild on a faster minute than the
+    # clean build looks better than it is, and the other way round.
+    fair = share * speed / clean_speed
+    every = " / ".join(f"{run.seconds:.1f} s at {probe:,.0f}" for run, probe in rebuilds)
     print(
-        f"- add one document to {largest:,}: rebuild {again.seconds:.1f} s = {share:.1%} of the "
-        f"clean build (target ≤ {TARGET_INCREMENTAL:.0%}): {verdict(share <= TARGET_INCREMENTAL)} "
+        f"- add one document to {largest:,}: rebuild {again.seconds:.1f} s (median of "
+        f"{len(rebuilds)}: {every} chars/s) = {share:.1%} of the clean build "
+        f"({clean[largest].seconds:.1f} s at {clean_speed:,.0f} chars/s); at equal machine speed "
+        f"{fair:.1%} (target ≤ {TARGET_INCREMENTAL:.0%}): {verdict(fair <= TARGET_INCREMENTAL)} "
         f"[cache hits {again.cache_hits}; {again.stages}]"
     )
     return 0
