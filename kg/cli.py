@@ -23,8 +23,8 @@ EPILOG = """examples:
 """
 
 
-# Set once a build has written everything: what is left in memory is only to be freed.
-_heap_disposable = False
+# A finished build's result, kept to the end of the process: what is left in memory then is
+# only to be freed (see exit_process).
 _kept_until_exit: list[object] = []
 
 
@@ -100,8 +100,6 @@ def run_build(args: argparse.Namespace) -> int:
     )
     result = build(options, log=_log)
     print(result.summary())
-    global _heap_disposable
-    _heap_disposable = True
     _kept_until_exit.append(result)  # (freed by the process's end, not object by object)
     return 0
 
@@ -220,7 +218,7 @@ def exit_process(code: int) -> None:
     heap: freeing millions of objects one by one takes seconds (2.9 s of a 10,000-document
     build), and the operating system reclaims the memory at once. Outputs are complete and
     synced by then; other commands exit as usual (their atexit handlers run)."""
-    if not _heap_disposable:
+    if not _kept_until_exit:
         sys.exit(code)
     sys.stdout.flush()
     sys.stderr.flush()

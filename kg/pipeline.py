@@ -915,22 +915,16 @@ def network_from_data(data: KnowledgeGraphData) -> nx.MultiDiGraph:
         for subject, obj, relation in sorted(by_predicate[predicate], key=itemgetter(0, 1)):
             # Evidence is equal when all its fields are: repeats dropped, in order, by the fields
             # (a tuple hashes in C; Evidence.__hash__ is Python).
-            evidence = relation.evidence
-            if len(evidence) == 1:  # (most relations)
-                e = evidence[0]
-                title, date = title_and_date.get(e.doc_id, unknown)
-                items = [EdgeEvidence(e.sentence, e.doc_id, title, date, e.start, e.end, e.rule)]
-            else:
-                distinct = dict.fromkeys(
-                    (e.doc_id, e.start, e.end, e.sentence, e.rule) for e in evidence
+            distinct = dict.fromkeys(
+                (e.doc_id, e.start, e.end, e.sentence, e.rule) for e in relation.evidence
+            )
+            items = [
+                EdgeEvidence(
+                    sentence, doc_id, *title_and_date.get(doc_id, unknown), start, end, rule
                 )
-                items = [
-                    EdgeEvidence(
-                        sentence, doc_id, *title_and_date.get(doc_id, unknown), start, end, rule
-                    )
-                    for doc_id, start, end, sentence, rule in distinct
-                ]
-                items.sort(key=_EVIDENCE_ORDER)
+                for doc_id, start, end, sentence, rule in distinct
+            ]
+            items.sort(key=_EVIDENCE_ORDER)
             network.add_edge(
                 subject,
                 obj,

@@ -482,20 +482,15 @@ class GraphBlocks:
         # Evidence as its fields (what makes two equal): tuples hash in C, Evidence in Python.
         seen: set[tuple] = set()
         for index, relation in enumerate(self.relations):
-            if len(relation.evidence) == 1:  # (most relations)
-                e = relation.evidence[0]
-                item = (e.doc_id, e.start, e.end, e.sentence, e.rule)
-                self.evidence.append((item,))
-                self.described.append((item not in seen,))
-                seen.add(item)
-                add_part((index, 0, 1))
-                continue
             fields = tuple(
                 (e.doc_id, e.start, e.end, e.sentence, e.rule) for e in relation.evidence
             )
             self.evidence.append(fields)
             self.described.append(tuple(item not in seen for item in fields))
             seen.update(fields)
+            if len(fields) < 2:  # (most relations)
+                add_part((index, 0, len(fields)))
+                continue
             cuts = [
                 i
                 for i in range(1, len(fields))

@@ -169,8 +169,7 @@ def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
                 document_links.append((mention.start, target, mention))
 
     for mention in nested:
-        if mention.canonical in spellings.names:
-            mention = spellings.respell(mention)
+        mention = spellings.respell(mention)
         ((_, target),) = targets_of[mention.type, mention.canonical, ()]
         if mention.type == "City" and mention.code:
             # A city named only inside other names (深圳 in 深圳科技园, 深圳力合科创) is still a

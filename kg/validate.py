@@ -310,10 +310,10 @@ class FastValidator:
     def _check_node(self, found: _Found, focus: str, values: dict[str, list]) -> None:
         iri = self.iri
         types = {_value(t) for t in values.get(iri.type, ())}
+        mentioned_in = tuple(map(_value, values.get(iri.mentioned_in, ())))
         if not types:
-            docs = tuple(_value(doc) for doc in values.get(iri.mentioned_in, ()))
-            if docs:  # (a later part of an entity)
-                found.untyped_mentions.append((focus, docs))
+            if mentioned_in:  # (a later part of an entity)
+                found.untyped_mentions.append((focus, mentioned_in))
             return
         entity_types = types & self.entity_classes
         if entity_types:
@@ -325,9 +325,8 @@ class FastValidator:
             self._count(found, focus, values, iri.label, shape, 1, None)
             if len(entity_types) > 1:
                 self._violation(found, focus, iri.type, shape)
-            docs = tuple(_value(doc) for doc in values.get(iri.mentioned_in, ()))
-            if docs:
-                found.must_be_documents.append((focus, iri.mentioned_in, shape, docs))
+            if mentioned_in:
+                found.must_be_documents.append((focus, iri.mentioned_in, shape, mentioned_in))
         if iri.agreement in types:
             found.agreements.append(focus)
         if iri.document in types:
