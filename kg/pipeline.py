@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -45,6 +45,7 @@ from kg.files import (
     ChunkReuse,
     CsvWriter,
     InThread,
+    chunk_key,
     content_cut,
     file_identity,
     replace_soon_free,
@@ -58,6 +59,7 @@ from kg.model import (
     Evidence,
     KnowledgeGraphData,
     Mention,
+    Relation,
     RelationCandidate,
     Sentence,
     SentenceSpans,
@@ -73,10 +75,10 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 # kg module they import, found by reading their imports). A change there invalidates the cache.
 PER_DOCUMENT_MODULES = ("kg.corpus", "kg.extract")
 PER_DOCUMENT_LIBRARIES = ("spacy", "jieba", "opencc", "trafilatura", "charset-normalizer")
-CACHE_FORMAT = 3  # bump when FileResult / the cache layout changes
+CACHE_FORMAT = 4  # bump when FileResult / the cache layout changes
 BLOCK_INDEX = "graph-blocks.marshal"  # in OUT/.cache: the previous build's blocks (kg.rdf)
 TABLE_INDEX = "table-chunks.marshal"  # and the chunks of its CSV tables (StagedTables)
-TABLE_FORMAT = 2
+TABLE_FORMAT = 3
 TABLE_PART = 32  # about one document (or relation subject) in TABLE_PART starts a table chunk
 # Betweenness is exact on collaboration networks up to this many nodes; above, this many sampled
 # sources with a fixed seed (exact betweenness is O(nodes × edges): the collaboration network of
@@ -264,6 +266,14 @@ def process_file_bytes(path: str, raw: bytes) -> FileResult:
 def pack_extraction(extraction: DocumentExtraction) -> bytes:
     """An extraction as bytes (marshal of plain tuples: unpacking builds each object once through
     its constructor, several times faster than unpickling dataclasses)."""
+    return pack_shared(extraction)[0]
+
+
+def pack_shared(extraction: DocumentExtraction) -> tuple[bytes, DocumentExtraction]:
+    """The extraction packed (:func:`pack_extraction`), and the extraction with equal mentions
+    (and equal pieces of evidence) made one object, as :func:`unpack_extraction` makes them.
+    Read from the cache or extracted anew, a document's extraction so holds the same objects in
+    the same places (what keys the tables' chunks: :class:`ExtractedPlaces`)."""
     d = extraction.document
     sentences = tuple((s.start, s.end) for s in d.sentences)
     if any(d.text[s.start : s.end] != s.text for s in d.sentences):
@@ -280,31 +290,57 @@ def pack_extraction(extraction: DocumentExtraction) -> bytes:
         d.encoding,
         d.content_hash,
     )
-    table: dict[tuple, int] = {}
+    mention_rows: dict[tuple, int] = {}
+    mentions_made: list[Mention] = []  # the first of each set of equal mentions
 
-    def index(m: Mention) -> int:
+    def mention(m: Mention) -> int:
         row = (m.doc_id, m.start, m.end, m.text, m.type, m.rule, m.canonical, m.code)
-        row += (tuple(m.expands_to),)
-        return table.setdefault(row, len(table))
+        index = mention_rows.setdefault(row + (tuple(m.expands_to),), len(mention_rows))
+        if index == len(mentions_made):
+            mentions_made.append(m)
+        return index
 
-    mentions = tuple(index(m) for m in extraction.mentions)
+    evidence_rows: dict[tuple, int] = {}
+    evidence_made: list[Evidence] = []
+
+    def evidence(e: Evidence) -> int:
+        row = (e.doc_id, e.start, e.end, e.sentence, e.rule)
+        index = evidence_rows.setdefault(row, len(evidence_rows))
+        if index == len(evidence_made):
+            evidence_made.append(e)
+        return index
+
+    mentions = tuple(mention(m) for m in extraction.mentions)
     candidates = tuple(
         (
-            index(c.subject),
+            mention(c.subject),
             c.predicate,
-            index(c.object),
-            (c.evidence.doc_id, c.evidence.start, c.evidence.end, c.evidence.sentence),
-            c.evidence.rule,
+            mention(c.object),
+            evidence(c.evidence),
             tuple(tuple(q) for q in c.qualifiers),
         )
         for c in extraction.relations
     )
-    return marshal.dumps((CACHE_FORMAT, document, tuple(table), mentions, candidates))
+    packed = marshal.dumps(
+        (CACHE_FORMAT, document, tuple(mention_rows), mentions, tuple(evidence_rows), candidates)
+    )
+    relations = tuple(
+        c
+        if c.subject is mentions_made[s]
+        and c.object is mentions_made[o]
+        and c.evidence is evidence_made[e]
+        else RelationCandidate(
+            mentions_made[s], c.predicate, mentions_made[o], evidence_made[e], c.qualifiers
+        )
+        for c, (s, _, o, e, _) in zip(extraction.relations, candidates, strict=True)
+    )
+    shared = DocumentExtraction(d, tuple(mentions_made[i] for i in mentions), relations)
+    return packed, shared
 
 
 def unpack_extraction(packed: bytes) -> DocumentExtraction:
     """The extraction of :func:`pack_extraction`."""
-    version, document, table, mentions, candidates = marshal.loads(packed)
+    version, document, table, mentions, evidence_table, candidates = marshal.loads(packed)
     if version != CACHE_FORMAT:
         raise ValueError(f"cache format {version}")
     doc_id, path, title, text, sentences, *rest = document
@@ -313,13 +349,14 @@ def unpack_extraction(packed: bytes) -> DocumentExtraction:
     else:
         sentences = tuple(Sentence(*s) for s in sentences)
     objects = [Mention(*row) for row in table]
+    evidence = [Evidence(*row) for row in evidence_table]
     in_order = mentions == tuple(range(len(objects)))  # (the usual case: each once, in order)
     return DocumentExtraction(
         document=Document(doc_id, path, title, text, sentences, *rest),
         mentions=tuple(objects) if in_order else tuple(objects[i] for i in mentions),
         relations=tuple(
-            RelationCandidate(objects[s], predicate, objects[o], Evidence(*ev, rule), quals)
-            for s, predicate, o, ev, rule, quals in candidates
+            RelationCandidate(objects[s], predicate, objects[o], evidence[e], quals)
+            for s, predicate, o, e, quals in candidates
         ),
     )
 
@@ -479,10 +516,13 @@ def extract_corpus(options: BuildOptions, log: Log, timer: StageTimer) -> Corpus
         if todo:
             log(f"Reading and extracting {len(todo)} document(s) ({hits} from the cache)…")
             for done, result in enumerate(run_file_tasks(todo, options, log), 1):
-                results[result.path] = result
                 if result.extraction is not None:
+                    if result.packed is None:  # (extracted here: equal objects made one)
+                        packed, shared = pack_shared(result.extraction)
+                        result = FileResult(result.path, extraction=shared, packed=packed)
                     hashes[result.path] = result.extraction.document.content_hash
                     cache.put(result.extraction, result.packed)
+                results[result.path] = result
                 _progress(log, done, len(todo))
     ordered = [results.pop(str(p)) for p in paths]
     skipped = [r.skipped for r in ordered if r.skipped is not None]
@@ -568,6 +608,7 @@ def _build_graph(
     """The cross-document stages: resolution, analysis, the graph, the tables and maps."""
     with timer("resolve"):
         data = resolve(corpus.extractions)
+        places = ExtractedPlaces(data, corpus.extractions)
         del corpus.extractions  # the resolved data keeps what is needed
         blocks = GraphBlocks(data)
     out = Path(options.out)
@@ -590,7 +631,7 @@ def _build_graph(
                 metrics = list(metric_blocks(analysis))
         log("Writing and validating the graph…")
         with timer("write"):
-            tables = StagedTables.write(out, data, reuse=options.use_cache)
+            tables = StagedTables.write(out, data, options.use_cache, places)
         if child is not None:
             back = _BackSegments.write(blocks, child.claims, metrics, out, options, timer)
     except BaseException:
@@ -995,15 +1036,22 @@ class StagedTables:
     chunks: dict[str, dict[bytes, tuple[int, int]]] = field(default_factory=dict)
 
     @classmethod
-    def write(cls, out: Path, data: KnowledgeGraphData, reuse: bool = True) -> StagedTables:
+    def write(
+        cls,
+        out: Path,
+        data: KnowledgeGraphData,
+        reuse: bool = True,
+        places: ExtractedPlaces | None = None,
+    ) -> StagedTables:
+        """``places``: what keys the tables' chunks (see :class:`ExtractedPlaces`)."""
         out.mkdir(parents=True, exist_ok=True)
         staged = cls(out)
         previous = _table_index(out) if reuse else {}
         try:
             for name, header, chunks in (
-                ("entities.csv", ENTITY_HEADER, [entity_rows(data)]),
-                ("relations.csv", RELATION_HEADER, relation_chunks(data)),
-                ("mentions.csv", MENTION_HEADER, mention_chunks(data)),
+                ("entities.csv", ENTITY_HEADER, keyed_by_rows([entity_rows(data)])),
+                ("relations.csv", RELATION_HEADER, relation_chunks(data, places)),
+                ("mentions.csv", MENTION_HEADER, mention_chunks(data, places)),
             ):
                 fd, temp = shareable_temp(out / name)
                 staged.files.append((temp, out / name))
@@ -1014,8 +1062,8 @@ class StagedTables:
                     with os.fdopen(fd, "wb", closefd=False) as handle:
                         writer = CsvWriter(handle, source)
                         writer.write([header])
-                        for chunk in chunks:
-                            writer.write_chunk(chunk)
+                        for key, make in chunks:
+                            writer.write_keyed(key, make)
                     staged.chunks[name] = writer.chunks
                 except BaseException:
                     os.close(fd)
@@ -1132,42 +1180,139 @@ def entity_rows(data: KnowledgeGraphData) -> list[tuple]:
     ]
 
 
-def relation_chunks(data: KnowledgeGraphData) -> Iterator[list[tuple]]:
-    """The rows of relations.csv (one per relation and evidence), in chunks that begin at
-    subjects chosen by content (:func:`kg.files.content_cut`)."""
+class ExtractedPlaces:
+    """Where each mention and piece of evidence lies in its document's extraction.
+
+    Left as extracted by resolution, such an object is whatever its document's file (path and
+    content hash) makes it under the pipeline's version, so the table chunks made of it are
+    keyed by its file and index rather than by its fields: the marshal bytes of the fields took
+    ~3 s at 10,000 documents, and rows are only made for chunks the previous build did not
+    write. An object not found (respelled by resolution, of a document not read from a file)
+    is keyed by its fields.
+
+    ``file[doc_id]``: what keys the document's objects (its id, path and content hash);
+    ``mentions[doc_id]`` and ``evidence[doc_id]``: id() of its objects → their index."""
+
+    def __init__(self, data: KnowledgeGraphData, extractions: Iterable[DocumentExtraction] = ()):
+        self.version = pipeline_version()
+        extracted = {e.document.id: e for e in extractions if e.document.content_hash}
+        self.file = {
+            d.id: f"{d.id}\x1f{d.path}\x1f{d.content_hash}" if d.id in extracted else d.id
+            for d in data.documents
+        }
+        self.mentions = _Indexes({i: e.mentions for i, e in extracted.items()})
+        self.evidence = _Indexes(
+            {i: [c.evidence for c in e.relations] for i, e in extracted.items()}
+        )
+
+
+class _Indexes(dict[str, dict[int, int]]):
+    """Document id → id() of its objects → their index, made when first asked for."""
+
+    def __init__(self, objects: dict[str, Sequence[object]]):
+        super().__init__()
+        self.objects = objects
+
+    def __missing__(self, doc_id: str) -> dict[int, int]:
+        found = self[doc_id] = {id(x): i for i, x in enumerate(self.objects.get(doc_id, ()))}
+        return found
+
+
+def relation_chunks(
+    data: KnowledgeGraphData, places: ExtractedPlaces | None = None
+) -> Iterator[KeyedChunk]:
+    """The rows of relations.csv (one per relation and evidence) in chunks that begin at
+    subjects chosen by content (:func:`kg.files.content_cut`), keyed (see
+    :class:`ExtractedPlaces`)."""
+    places = places or ExtractedPlaces(data)
+    files, indexes = places.file, places.evidence
     labels = {e.id: e.label for e in data.entities}
-    chunk: list[tuple] = []
+    relations = data.relations
+    start = 0
+    heads: list[tuple] = []
     subject = None
-    for relation in data.relations:
+    for index, relation in enumerate(relations):
         if relation.subject != subject:
             subject = relation.subject
-            if chunk and content_cut(subject, TABLE_PART):
-                yield chunk
-                chunk = []
+            if index and content_cut(subject, TABLE_PART):
+                key = chunk_key("relations", places.version, heads)
+                yield key, partial(_relation_rows, relations[start:index], labels)
+                start, heads = index, []
+        evidence: list[tuple] = []
+        for piece in relation.evidence:
+            doc_id = piece.doc_id
+            place = indexes[doc_id].get(id(piece))
+            if place is None:
+                evidence.append((doc_id, piece.start, piece.end, piece.rule, piece.sentence))
+            else:
+                evidence.append((files[doc_id], place))
+        head = (labels[relation.subject], relation.predicate, labels[relation.object])
+        heads.append((*head, relation.qualifiers, evidence))
+    if relations:
+        key = chunk_key("relations", places.version, heads)
+        yield key, partial(_relation_rows, relations[start:], labels)
+
+
+def _relation_rows(relations: Sequence[Relation], labels: Mapping[str, str]) -> list[tuple]:
+    rows = []
+    for relation in relations:
         quals = (
             json.dumps(dict(relation.qualifiers), ensure_ascii=False) if relation.qualifiers else ""
         )
         head = (labels[relation.subject], relation.predicate, labels[relation.object], quals)
-        chunk += [
+        rows += [
             (*head, ev.doc_id, ev.start, ev.end, ev.rule, ev.sentence) for ev in relation.evidence
         ]
-    if chunk:
-        yield chunk
+    return rows
 
 
-def mention_chunks(data: KnowledgeGraphData) -> Iterator[list[tuple]]:
-    """The rows of mentions.csv, in chunks that begin at documents chosen by content."""
-    chunk: list[tuple] = []
+# A chunk of a table: its key (equal keys, equal rows) and what makes its rows.
+KeyedChunk = tuple[bytes, Callable[[], list[tuple]]]
+
+
+def keyed_by_rows(chunks: Iterable[list[tuple]]) -> Iterator[KeyedChunk]:
+    """Chunks of rows keyed by the rows themselves."""
+    for rows in chunks:
+        yield chunk_key(rows), (lambda rows=rows: rows)
+
+
+def mention_chunks(
+    data: KnowledgeGraphData, places: ExtractedPlaces | None = None
+) -> Iterator[KeyedChunk]:
+    """The rows of mentions.csv (a mention and its entity each) in chunks that begin at
+    documents chosen by content, keyed (see :class:`ExtractedPlaces`)."""
+    places = places or ExtractedPlaces(data)
+    pairs = data.mentions
+    start = 0
+    documents: list[tuple[str, int]] = []  # (what keys it, where its mentions begin)
+    mentions: list[int | tuple] = []
+    targets: list[str] = []
+    index_of: dict[int, int] = {}
     document = None
-    for m, target in data.mentions:
+    for index, (m, target) in enumerate(pairs):
         if m.doc_id != document:
             document = m.doc_id
-            if chunk and content_cut(document, TABLE_PART):
-                yield chunk
-                chunk = []
-        chunk.append((m.doc_id, m.start, m.end, m.text, m.type, m.rule, m.canonical, target))
-    if chunk:
-        yield chunk
+            if index and content_cut(document, TABLE_PART):
+                key = chunk_key("mentions", places.version, documents, mentions, targets)
+                yield key, partial(_mention_rows, pairs, start, index)
+                start, documents, mentions, targets = index, [], [], []
+            documents.append((places.file.get(document, document), len(mentions)))
+            index_of = places.mentions[document]
+        place = index_of.get(id(m))
+        if place is None:
+            place = (m.start, m.end, m.text, m.type, m.rule, m.canonical)
+        mentions.append(place)
+        targets.append(target)
+    if pairs:
+        key = chunk_key("mentions", places.version, documents, mentions, targets)
+        yield key, partial(_mention_rows, pairs, start, len(pairs))
+
+
+def _mention_rows(pairs: Sequence[tuple[Mention, str]], start: int, stop: int) -> list[tuple]:
+    return [
+        (m.doc_id, m.start, m.end, m.text, m.type, m.rule, m.canonical, target)
+        for m, target in pairs[start:stop]
+    ]
 
 
 def check_corpus_folder(path: Path) -> None:

@@ -31,7 +31,14 @@ from rdflib import RDF, RDFS, SKOS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS
 from rdflib.term import Node
 
-from kg.files import InThread, content_cut, file_identity, open_unchanged, replace_soon_free
+from kg.files import (
+    InThread,
+    chunk_key,
+    content_cut,
+    file_identity,
+    open_unchanged,
+    replace_soon_free,
+)
 from kg.io import shareable_temp, write_atomic
 from kg.model import Document, Entity, Evidence, KnowledgeGraphData, Relation
 from kg.ontology import (
@@ -393,12 +400,8 @@ class _Block(list):
     add = list.append
 
 
-def _key(*parts: object) -> bytes:
-    """A block's cache key: a digest of everything its triples are made of (strings, numbers,
-    None and tuples of them). Marshal format 2 has no back-references, so equal parts give equal
-    bytes; it is 4x faster than repr. (SHA-1 for speed, not secrecy: the processor computes it,
-    at twice the speed of BLAKE2 here.)"""
-    return hashlib.sha1(marshal.dumps(parts, 2), usedforsecurity=False).digest()[:16]
+# A block's cache key: a digest of everything its triples are made of (equal keys, equal triples).
+_key = chunk_key
 
 
 def _document_block(document: Document) -> list[Triple]:

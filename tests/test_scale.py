@@ -275,6 +275,61 @@ def test_incremental_add_change_delete_match_clean_builds(
     assert len(entries) == DOCUMENTS  # the changed and deleted documents' entries are gone
 
 
+def test_a_document_respelling_another_ones_mention_remakes_its_rows(tmp_path: Path) -> None:
+    """The mention table's chunks are keyed by their documents' files and the mentions' places
+    in them: a mention that resolution respells because of another document (a plan's fuller
+    spelling) is keyed by its new fields, so its rows are made again, not copied."""
+    folder, out = tmp_path / "corpus", tmp_path / "out"
+    folder.mkdir()
+    short, full = (
+        "湘江流域协同发展行动计划(2022-2024年)",
+        "湘江流域协同发展三年行动计划(2022-2024年)",
+    )
+    (folder / "a.txt").write_text(
+        f"湘潭市推进产业协同\n\n湘潭市发展和改革委员会印发《{short}》，推动长沙市与湘潭市合作。\n",
+        encoding="utf-8",
+    )
+    build(_options(folder, out))
+    (folder / "b.txt").write_text(
+        f"株洲市部署重点工作\n\n株洲市人民政府印发《{full}》，株洲市与长沙市签署合作协议。\n",
+        encoding="utf-8",
+    )
+    again = build(_options(folder, out))
+    assert again.cache_hits == 1
+    rows = (out / "mentions.csv").read_text(encoding="utf-8").splitlines()
+    assert any(row.startswith("a,") and f"plan-spelling,{full}," in row for row in rows)
+    clean = build(_options(folder, tmp_path / "clean", use_cache=False))
+    assert _outputs(out) == _outputs(clean.out)
+
+
+def test_an_extraction_has_the_same_objects_in_the_same_places_fresh_or_cached() -> None:
+    """Equal mentions (and pieces of evidence) are one object, whether a document's extraction
+    comes from the extractor (through pack_shared) or from the cache (unpack_extraction): the
+    table chunks are keyed by those objects' places."""
+    from kg.pipeline import pack_shared, unpack_extraction
+
+    def shape(objects: list) -> list[int]:  # each object → the first place it is found at
+        first: dict[int, int] = {}
+        return [first.setdefault(id(x), i) for i, x in enumerate(objects)]
+
+    shared_somewhere = False
+    for path in sorted((ROOT / "corpus").glob("*.txt")):
+        extracted = process_file(str(path)).extraction
+        packed, fresh = pack_shared(extracted)
+        cached = unpack_extraction(packed)
+        assert fresh == extracted == cached
+        for made in (fresh, cached):
+            for objects in (
+                list(made.mentions) + [c.subject for c in made.relations],
+                [c.evidence for c in made.relations],
+            ):
+                by_value: dict[object, int] = {}
+                assert shape(objects) == [by_value.setdefault(x, i) for i, x in enumerate(objects)]
+                shared_somewhere |= len(set(map(id, objects))) < len(objects)
+        assert shape(list(fresh.mentions)) == shape(list(cached.mentions))
+    assert shared_somewhere  # (the seed has repeated mentions and evidence)
+
+
 def test_no_cache_ignores_and_corrupt_entries_are_misses(
     serial_build, corpus: Path, tmp_path: Path
 ) -> None:
