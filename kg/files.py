@@ -36,7 +36,7 @@ class CsvWriter:
     than half. A table where a chunk of rows needs quoting (sentences with commas) is left to
     the csv module from there on.
 
-    Rows can also be written in keyed chunks (:meth:`write_chunk`): a chunk an earlier file
+    Rows can also be written in keyed chunks (:meth:`write_keyed`): a chunk an earlier file
     holds (``reuse``) is copied from it instead of formatted again, and :attr:`chunks` records
     where this file holds each chunk, for the next build."""
 
@@ -50,10 +50,6 @@ class CsvWriter:
         rows = iter(rows)
         while chunk := list(islice(rows, CSV_CHUNK)):
             self._write(self._text(chunk).encode("utf-8"))
-
-    def write_chunk(self, rows: list[Sequence[object]]) -> None:
-        """Rows of strings, numbers and None, keyed by themselves (:func:`chunk_key`)."""
-        self.write_keyed(chunk_key(rows), lambda: rows)
 
     def write_keyed(self, key: bytes, make: Callable[[], list[Sequence[object]]]) -> None:
         """The rows ``make()`` gives, or their text copied from the earlier file if it holds a

@@ -517,13 +517,13 @@ def extract_corpus(options: BuildOptions, log: Log, timer: StageTimer) -> Corpus
             log(f"Reading and extracting {len(todo)} document(s) ({hits} from the cache)…")
             for done, result in enumerate(run_file_tasks(todo, options, log), 1):
                 if result.extraction is not None:
-                    if result.packed is None:  # (extracted here: equal objects made one)
-                        packed, shared = pack_shared(result.extraction)
-                        result = FileResult(result.path, extraction=shared, packed=packed)
-                    hashes[result.path] = result.extraction.document.content_hash
-                    cache.put(result.extraction, result.packed)
-                    # Without its bytes, once in the cache (250 MB at 10,000 documents).
-                    result = FileResult(result.path, extraction=result.extraction)
+                    extraction, packed = result.extraction, result.packed
+                    if packed is None:  # (extracted here: equal objects made one, as unpacked)
+                        packed, extraction = pack_shared(extraction)
+                    hashes[result.path] = extraction.document.content_hash
+                    cache.put(extraction, packed)
+                    # Kept without its bytes (250 MB at 10,000 documents).
+                    result = FileResult(result.path, extraction=extraction)
                 results[result.path] = result
                 _progress(log, done, len(todo))
     ordered = [results.pop(str(p)) for p in paths]
