@@ -26,6 +26,9 @@ _SOURCE = re.compile(r"(?:来源|來源|稿源|出处)\s*[丨|:：]\s*([^\s】\]
 _METADATA_LINE = re.compile(
     r"^(?:\d{4}[-年/.]\d{1,2}|发布时间|来源|【来源|来源丨|编辑|审核|作者|摘要)"
 )
+_DATE_ONLY_LINE = re.compile(r"[\d\s:年月日.\-/国际内]+")
+# Ten Chinese characters anywhere: found without counting every character of the text.
+_TEN_CHINESE = re.compile(r"(?:[^\u4e00-\u9fff]*[\u4e00-\u9fff]){10}")
 
 
 def decode_bytes(raw: bytes, path: Path) -> tuple[str, str]:
@@ -221,9 +224,9 @@ def read_document(path: Path) -> Document:
     lines = drop_title_echo(lines, title)
     lines = cut_recommendation_block(lines, title)
     # Pure metadata lines (date, source) stay out of the text; bylines stay (persons, media).
-    lines = [line for line in lines if not re.fullmatch(r"[\d\s:年月日.\-/国际内]+", line)]
+    lines = [line for line in lines if not _DATE_ONLY_LINE.fullmatch(line)]
     cleaned = collapse_whitespace("\n".join(lines))
-    if sum("\u4e00" <= c <= "\u9fff" for c in cleaned) < 10:
+    if not _TEN_CHINESE.match(cleaned):
         raise InputError(
             f"{path}: no usable text (fewer than 10 Chinese characters after cleaning)"
         )

@@ -243,7 +243,7 @@ def _regions_and_enumerations(document: Document, mentions: list[Mention]) -> li
                     )
                     break
         out.append(mention)
-    for stem in sorted(set(_candidate_stems(text)) | set(stems), key=lambda s: (-len(s), s)):
+    for stem in sorted(_candidate_stems(text) | set(stems), key=lambda s: (-len(s), s)):
         cities = stems.get(stem) or decompose_cities(stem)
         if not cities:
             continue
@@ -281,14 +281,25 @@ def _regions_and_enumerations(document: Document, mentions: list[Mention]) -> li
     return out
 
 
-def _candidate_stems(text: str) -> list[str]:
+_STEM_FOLLOWER = re.compile(r"(?=[两二三四五]市|都市圈|一体化)")
+_CHINESE_RUN = re.compile(r"[\u4e00-\u9fff]+")
+
+
+def _candidate_stems(text: str) -> set[str]:
     # Abbreviations are usually followed by a number of cities or a region word. The longest
-    # stem that does not start inside a preceding word (一体化长株潭: not 化长株潭).
-    stems = []
-    for match in re.finditer(r"(?=([\u4e00-\u9fff]{2,4})(?:[两二三四五]市|都市圈|一体化))", text):
-        start, stem = match.start(1), match.group(1)
-        if not any(text[max(0, start - k) : start + 1] in jieba.dt.FREQ for k in (1, 2, 3)):
-            stems.append(stem)
+    # stem that does not start inside a preceding word (一体化长株潭: not 化长株潭). Each start
+    # gets the longest stem of 2–4 characters before such a word, as the lookahead
+    # (?=([\u4e00-\u9fff]{2,4})(?:…)) finds at every position; only the places before one of
+    # those words are tried.
+    followers = {match.start() for match in _STEM_FOLLOWER.finditer(text)}
+    freqs = jieba.dt.FREQ
+    stems = set()
+    for start in {at - size for at in followers for size in (2, 3, 4) if at >= size}:
+        for size in (4, 3, 2):
+            if start + size in followers and _CHINESE_RUN.fullmatch(text, start, start + size):
+                if not any(text[max(0, start - k) : start + 1] in freqs for k in (1, 2, 3)):
+                    stems.add(text[start : start + size])
+                break
     return stems
 
 
@@ -594,6 +605,7 @@ def extract_mentions(document: Document, nlp: Language | None = None) -> list[Me
     nlp = nlp or shared_pipeline()
     sdoc = nlp(document.text)
     candidates: list[Candidate] = list(sdoc.user_data["czt.candidates"])
+    sdoc.user_data.clear()  # (its token index refers to the Doc: a cycle left to the collector)
     title_plan = _title_plan(document)
     if title_plan:
         candidates = [

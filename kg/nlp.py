@@ -161,6 +161,10 @@ _SEGMENTER_CHECK = (
 )
 
 
+_UNSEEN = object()  # a fragment not yet looked up in jieba's dictionary
+_NO_ROUTE = float("-inf")
+
+
 class JiebaSegmenter:
     """``jieba.lcut(text)`` (jieba's default cut: the maximum-probability route through the
     dictionary DAG, the HMM for runs of unknown single characters), the same words about twice
@@ -178,8 +182,8 @@ class JiebaSegmenter:
 
     def __init__(self, tokenizer: jieba.Tokenizer | None = None):
         self.dt = tokenizer or jieba.dt
-        self._state_key: tuple[int, int] | None = None
-        self._logp: dict[str, float] = {}
+        self._state_key: tuple[int, int, int] | None = None
+        self._logp: dict[str, float | None] = {}
         self.fast = jieba.__version__ in _JIEBA_CUT_VERSIONS
         if self.fast and self._cut(_SEGMENTER_CHECK) != self.dt.lcut(_SEGMENTER_CHECK):
             self.fast = False
@@ -190,17 +194,21 @@ class JiebaSegmenter:
     def _cut(self, text: str) -> list[str]:
         dt = self.dt
         initialize_jieba(dt)
-        key = (id(dt.FREQ), dt.total)
-        if key != self._state_key:  # the dictionary changed (add_word, initialize)
+        # (jieba.del_word sets a word's frequency to 0, leaving the total, and force-splits it.)
+        key = (id(dt.FREQ), dt.total, len(finalseg.Force_Split_Words))
+        if key != self._state_key:  # the dictionary changed (add_word, del_word, initialize)
             self._state_key, self._logp = key, {}
-        re_han, re_skip = jieba.re_han_default, jieba.re_skip_default
+        re_skip = jieba.re_skip_default
+        freqs, logtotal = dt.FREQ, log(dt.total)
         out: list[str] = []
-        for block in re_han.split(text):
-            if not block:
-                continue
-            if re_han.match(block):
-                self._cut_block(block, dt.FREQ, log(dt.total), out)
-            else:
+        # re_han's split alternates between text without a character of its class (even
+        # places) and its own matches (odd places), the blocks jieba cuts with the dictionary.
+        for place, block in enumerate(jieba.re_han_default.split(text)):
+            if place % 2:
+                self._cut_block(block, freqs, logtotal, out)
+            elif len(block) == 1:  # (a punctuation mark or a line break: itself)
+                out.append(block)
+            elif block:
                 for piece in re_skip.split(block):
                     if re_skip.match(piece):
                         out.append(piece)
@@ -211,29 +219,37 @@ class JiebaSegmenter:
     def _cut_block(
         self, sentence: str, freqs: dict[str, int], logtotal: float, out: list[str]
     ) -> None:
-        logp = self._logp
+        # Each fragment's log-probability is memoised (None for a prefix that is no word): one
+        # dict lookup per fragment found in the dictionary instead of three.
+        memo = self._logp
+        known = memo.get
         n = len(sentence)
         route_p = [0.0] * (n + 1)
         route_x = [0] * (n + 1)
         for k in range(n - 1, -1, -1):
             # jieba: route[k] = max((log(FREQ[w] or 1) - logtotal + route[x + 1][0], x)
             # for x in DAG[k]); the DAG's words starting at k are its prefixes found in FREQ.
-            best_p: float | None = None
+            best_p = _NO_ROUTE
             best_x = k
             i = k
             frag = sentence[k]
-            while i < n and frag in freqs:
-                freq = freqs[frag]
-                if freq:
-                    lp = logp.get(frag)
-                    if lp is None:
-                        lp = logp[frag] = log(freq) - logtotal
+            lp = known(frag, _UNSEEN)
+            while True:
+                if lp is _UNSEEN:
+                    freq = freqs.get(frag)
+                    if freq is None:  # not even a prefix of a word: the DAG ends here
+                        break
+                    lp = memo[frag] = (log(freq) - logtotal) if freq else None
+                if lp is not None:
                     p = lp + route_p[i + 1]
-                    if best_p is None or p >= best_p:  # ties: max takes the larger x
+                    if p >= best_p:  # ties: max takes the larger x
                         best_p, best_x = p, i
                 i += 1
+                if i == n:
+                    break
                 frag = sentence[k : i + 1]
-            if best_p is None:  # no word: the character alone
+                lp = known(frag, _UNSEEN)
+            if best_p == _NO_ROUTE:  # no word: the character alone
                 best_p = log(freqs.get(sentence[k]) or 1) - logtotal + route_p[k + 1]
             route_p[k] = best_p
             route_x[k] = best_x

@@ -525,6 +525,10 @@ def extract_corpus(options: BuildOptions, log: Log, timer: StageTimer) -> Corpus
                     # Kept without its bytes (250 MB at 10,000 documents).
                     result = FileResult(result.path, extraction=extraction)
                 results[result.path] = result
+                # Kept to the end of the build as well: frozen, each document's objects are not
+                # walked again by the collections the next documents trigger (as those read
+                # from the cache above).
+                gc.freeze()
                 _progress(log, done, len(todo))
     ordered = [results.pop(str(p)) for p in paths]
     skipped = [r.skipped for r in ordered if r.skipped is not None]

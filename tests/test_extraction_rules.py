@@ -106,3 +106,35 @@ def test_jingkaiqu_abbreviates_the_park_written_in_full() -> None:
     found = _found("增城经开区党工委书记出席。增城经济开发区位于东江北岸。增城经开区将扩区。")
     parks = {n for t, n in found if t == "Park"}
     assert parks == {"增城经济开发区"}
+
+
+def test_candidate_stems_are_the_lookahead_regex_matches() -> None:
+    # _candidate_stems tries only the places before 两市/都市圈/一体化; the same stems as the
+    # lookahead it replaces, which tries every position of the text.
+    import random
+    import re
+
+    import jieba
+
+    from kg.extract import _candidate_stems
+    from kg.nlp import shared_pipeline
+
+    shared_pipeline()  # (jieba's dictionary as extraction has it)
+    lookahead = re.compile(r"(?=([\u4e00-\u9fff]{2,4})(?:[两二三四五]市|都市圈|一体化))")
+
+    def reference(text: str) -> set[str]:
+        return {
+            m.group(1)
+            for m in lookahead.finditer(text)
+            if not any(
+                text[max(0, m.start(1) - k) : m.start(1) + 1] in jieba.dt.FREQ for k in (1, 2, 3)
+            )
+        }
+
+    rng = random.Random(7)
+    alphabet = "长株潭两二三四五市都圈一体化湘江融城,a。"
+    texts = ["推进长株潭一体化,湘江新区融入长株潭都市圈,两市共建"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(3000)]
+    for text in texts:
+        assert _candidate_stems(text) == reference(text), text
+    assert "长株潭" in _candidate_stems(texts[0])

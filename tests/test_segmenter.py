@@ -14,6 +14,7 @@ from pathlib import Path
 import jieba
 import pytest
 import spacy
+from jieba import finalseg
 
 from kg.corpus import read_document
 from kg.nlp import JiebaSegmenter, prepared_segmenter, words_and_spaces
@@ -92,6 +93,20 @@ def test_segmenter_sees_words_added_later() -> None:
     tokenizer.add_word("龘靐齉产业园", freq=100000)
     assert "龘靐齉产业园" in segment(text)
     assert segment(text) == tokenizer.lcut(text)
+
+
+def test_segmenter_sees_words_deleted_later() -> None:
+    # jieba.del_word sets the frequency to 0 (the total stays) and force-splits the word.
+    tokenizer = jieba.Tokenizer()
+    segment = JiebaSegmenter(tokenizer)
+    text = "两市共建产业园区,推进科技创新"
+    assert "产业园" in segment(text)
+    try:
+        tokenizer.del_word("产业园")
+        assert "产业园" not in segment(text)
+        assert segment(text) == tokenizer.lcut(text)
+    finally:
+        finalseg.Force_Split_Words.discard("产业园")  # (a global set of jieba's)
 
 
 def test_tokenizer_matches_spacy_chinese_tokenizer(texts: list[str]) -> None:
