@@ -5,7 +5,9 @@
 For each size: a clean single-process build (``python -m kg build --workers 1 --no-cache
 --no-maps``, run as a child process) with its time, characters per second, peak RSS of the whole
 process tree (the build and any worker it starts, sampled every 50 ms) and triples; in the same
-run, on the same text, bare ``jieba.lcut`` throughput and the ratio of the two. Then: two workers
+run, on the same text, bare ``jieba.lcut`` throughput and the ratio of the two (jieba timed just
+before and just after each build, the mean of the two taken; each size but the largest built
+``--throughput-runs`` times and the run of median ratio reported). Then: two workers
 against one at ``--speedup-size`` documents (the fastest of ``--speedup-runs`` alternating builds
 of each), the rebuild after adding one document to the largest built corpus (incremental,
 against its clean build; the median of ``--rebuild-runs``), and the time ratio of the two largest
@@ -161,6 +163,12 @@ def main(argv: list[str] | None = None) -> int:
         help="alternating 1- and 2-worker builds for the speedup, fastest of each compared (3)",
     )
     parser.add_argument(
+        "--throughput-runs",
+        type=int,
+        default=3,
+        help="clean builds of each size but the largest, the median kept (default: 3)",
+    )
+    parser.add_argument(
         "--no-analysis", action="store_true", help="build with --no-analysis (every size)"
     )
     parser.add_argument(
@@ -185,10 +193,21 @@ def main(argv: list[str] | None = None) -> int:
         folder, chars = corpus_of(args.work, size)
         if size == largest:
             probe_before = machine_speed(args.work)
-        run = run_build(folder, args.work / f"out-{size}", "--workers", "1", "--no-cache")
+        # Each clean build is bracketed by bare jieba.lcut on the same text, before and after,
+        # and compared with the mean of the two: the machine's speed drifts during a build.
+        # Smaller sizes are built --throughput-runs times and the median run is kept.
+        runs = []
+        for _ in range(1 if size == largest else args.throughput_runs):
+            before = jieba_rate(folder)
+            run = run_build(folder, args.work / f"out-{size}", "--workers", "1", "--no-cache")
+            lcut = (before + jieba_rate(folder)) / 2
+            runs.append((chars / run.seconds / lcut, run, lcut))
         if size == largest:
             clean_speed = (probe_before + machine_speed(args.work)) / 2
-        lcut = jieba_rate(folder)
+        if len(runs) > 1:
+            every = " / ".join(f"{ratio:.2f} ({run.seconds:.1f} s)" for ratio, run, _ in runs)
+            print(f"{size:>6} docs: {len(runs)} runs, ratios {every}; the median kept")
+        _, run, lcut = sorted(runs, key=lambda item: item[0])[len(runs) // 2]
         clean[size] = run
         rate = chars / run.seconds
         rows.append((size, chars, run, rate, lcut))
@@ -227,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
             f"(target ≤ {TARGET_GROWTH:.0f}×): {verdict(growth <= TARGET_GROWTH)}"
         )
 
-    if args.speedup_size in clean:
+    if args.speedup_size in clean and args.speedup_runs > 0:
         # One- and two-worker builds back to back, alternating: this machine's speed drifts by
         # ~10 % over minutes, so a one-worker build from the size loop above is no fair base.
         folder, _ = corpus_of(args.work, args.speedup_size)
@@ -247,8 +266,14 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
 
-    # The rebuild after adding one document, --rebuild-runs times: each run starts from a build
-    # of the corpus without it (the clean build, then a rebuild after taking it out again).
+    if args.rebuild_runs > 0:
+        report_rebuild(args, largest, clean[largest], clean_speed)
+    return 0
+
+
+def report_rebuild(args: argparse.Namespace, largest: int, clean: Run, clean_speed: float) -> None:
+    """The rebuild after adding one document, --rebuild-runs times: each run starts from a build
+    of the corpus without it (the clean build, then a rebuild after taking it out again)."""
     folder, _ = corpus_of(args.work, largest)
     out = args.work / f"out-{largest}"
     rebuilds: list[tuple[Run, float]] = []
@@ -264,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             added.unlink()
     again, speed = sorted(rebuilds, key=lambda item: item[0].seconds)[len(rebuilds) // 2]
-    share = again.seconds / clean[largest].seconds
+    share = again.seconds / clean.seconds
     # The same ratio at the clean build's machine speed: a rebuild on a faster minute than the
     # clean build looks better than it is, and the other way round.
     fair = share * speed / clean_speed
@@ -272,11 +297,10 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"- add one document to {largest:,}: rebuild {again.seconds:.1f} s (median of "
         f"{len(rebuilds)}: {every} chars/s) = {share:.1%} of the clean build "
-        f"({clean[largest].seconds:.1f} s at {clean_speed:,.0f} chars/s); at equal machine speed "
+        f"({clean.seconds:.1f} s at {clean_speed:,.0f} chars/s); at equal machine speed "
         f"{fair:.1%} (target ≤ {TARGET_INCREMENTAL:.0%}): {verdict(fair <= TARGET_INCREMENTAL)} "
         f"[cache hits {again.cache_hits}; {again.stages}]"
     )
-    return 0
 
 
 if __name__ == "__main__":
