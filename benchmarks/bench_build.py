@@ -191,19 +191,20 @@ def main(argv: list[str] | None = None) -> int:
     largest = max(args.sizes)
     for size in args.sizes:
         folder, chars = corpus_of(args.work, size)
-        if size == largest:
-            probe_before = machine_speed(args.work)
         # Each clean build is bracketed by bare jieba.lcut on the same text, before and after,
         # and compared with the mean of the two: the machine's speed drifts during a build.
-        # Smaller sizes are built --throughput-runs times and the median run is kept.
+        # Smaller sizes are built --throughput-runs times and the median run is kept. The
+        # largest is also bracketed by the probes the rebuilds are put on its footing with.
         runs = []
         for _ in range(1 if size == largest else args.throughput_runs):
             before = jieba_rate(folder)
+            if size == largest:
+                probe_before = machine_speed(args.work)
             run = run_build(folder, args.work / f"out-{size}", "--workers", "1", "--no-cache")
+            if size == largest:
+                clean_speed = (probe_before + machine_speed(args.work)) / 2
             lcut = (before + jieba_rate(folder)) / 2
             runs.append((chars / run.seconds / lcut, run, lcut))
-        if size == largest:
-            clean_speed = (probe_before + machine_speed(args.work)) / 2
         if len(runs) > 1:
             every = " / ".join(f"{ratio:.2f} ({run.seconds:.1f} s)" for ratio, run, _ in runs)
             print(f"{size:>6} docs: {len(runs)} runs, ratios {every}; the median kept")
