@@ -48,7 +48,6 @@ def main(argv: list[str] | None = None) -> int:
     paths = sorted(args.corpus.glob("*.txt"))[: args.n]
     generated = [p.read_text(encoding="utf-8") for p in paths]
     segment = prepared_segmenter()  # (loads jieba's dictionary and the project's words)
-    jieba.initialize()
     for name, texts in (("random strings", _random_strings(20000)), ("generated", generated)):
         chars = sum(map(len, texts))
         bare = cpu_seconds(jieba.lcut, texts)

@@ -605,7 +605,6 @@ def extract_mentions(document: Document, nlp: Language | None = None) -> list[Me
     nlp = nlp or shared_pipeline()
     sdoc = nlp(document.text)
     candidates: list[Candidate] = list(sdoc.user_data["czt.candidates"])
-    sdoc.user_data.clear()  # (its token index refers to the Doc: a cycle left to the collector)
     title_plan = _title_plan(document)
     if title_plan:
         candidates = [

@@ -383,10 +383,10 @@ class TokenIndex:
     ``words[i]`` and ``starts[i]`` are token ``i``'s text and offset (plain lists: no spaCy
     ``Token`` objects in the hot loops); ``token_at[offset]`` is the token covering ``offset``,
     0 for the trailing space of a token (as it always was) and ``len(words)`` at the text end.
+    It keeps no reference to the Doc, whose ``user_data`` holds it: no cycle for the collector.
     """
 
     def __init__(self, doc: Doc):
-        self.doc = doc
         text = _text(doc)
         self.length = len(text)
         tokens = doc.user_data.get("czt.tokens")
