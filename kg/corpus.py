@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kg.clean import (
+    CJK,
     clean_lines,
     collapse_whitespace,
     cut_recommendation_block,
@@ -28,7 +29,7 @@ _METADATA_LINE = re.compile(
 )
 _DATE_ONLY_LINE = re.compile(r"[\d\s:年月日.\-/国际内]+")
 # Ten Chinese characters anywhere: found without counting every character of the text.
-_TEN_CHINESE = re.compile(r"(?:[^\u4e00-\u9fff]*[\u4e00-\u9fff]){10}")
+_TEN_CHINESE = re.compile(rf"(?:[^{CJK}]*[{CJK}]){{10}}")
 
 
 def decode_bytes(raw: bytes, path: Path) -> tuple[str, str]:

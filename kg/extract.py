@@ -12,6 +12,7 @@ from functools import lru_cache
 import jieba
 from spacy.language import Language
 
+from kg.clean import CJK
 from kg.gazetteer import Division, level_to_type, load_gazetteer
 from kg.lexicon import load_lexicon
 from kg.model import Document, DocumentExtraction, Mention
@@ -282,7 +283,7 @@ def _regions_and_enumerations(document: Document, mentions: list[Mention]) -> li
 
 
 _STEM_FOLLOWER = re.compile(r"(?=[两二三四五]市|都市圈|一体化)")
-_CHINESE_RUN = re.compile(r"[\u4e00-\u9fff]+")
+_CHINESE_RUN = re.compile(f"[{CJK}]+")
 
 
 def _candidate_stems(text: str) -> set[str]:
