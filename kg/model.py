@@ -6,6 +6,7 @@ import bisect
 import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import TypeVar, overload
 
 _T = TypeVar("_T")
@@ -212,6 +213,11 @@ class Evidence:
     rule: str
 
 
+# An Evidence as the tuple of its fields, in order: equal tuples ⇔ equal evidence, and a tuple
+# hashes in C (Evidence.__hash__ is Python) — for the stages that deduplicate or key evidence.
+evidence_fields = attrgetter(*(f.name for f in dataclasses.fields(Evidence)))
+
+
 @slots_init
 @dataclass(frozen=True, slots=True)
 class RelationCandidate:
@@ -266,6 +272,8 @@ class Relation:
     subject: str  # Entity.id
     predicate: str
     object: str  # Entity.id
+    # Distinct pieces, in order of document, offset and rule (then the other fields), as
+    # kg.resolve gives them; the stages after it rely on that.
     evidence: tuple[Evidence, ...]
     qualifiers: tuple[tuple[str, str], ...] = ()
 

@@ -33,7 +33,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,7 @@ from kg.model import (
     Sentence,
     SentenceSpans,
     SkippedFile,
+    evidence_fields,
 )
 from kg.rdf import BlockReuse, GraphBlocks, GraphWriter, Segment, entity_iri, keyed_blocks
 from kg.resolve import resolve
@@ -304,7 +305,7 @@ def pack_shared(extraction: DocumentExtraction) -> tuple[bytes, DocumentExtracti
     evidence_made: list[Evidence] = []
 
     def evidence(e: Evidence) -> int:
-        row = (e.doc_id, e.start, e.end, e.sentence, e.rule)
+        row = evidence_fields(e)
         index = evidence_rows.setdefault(row, len(evidence_rows))
         if index == len(evidence_made):
             evidence_made.append(e)
@@ -959,20 +960,26 @@ def network_from_data(data: KnowledgeGraphData) -> nx.MultiDiGraph:
         if subject is None or obj is None:
             continue  # not an entity of the network
         by_predicate[relation.predicate].append((subject, obj, relation))
+    # Each piece of evidence → its EdgeEvidence (immutable, so shared by the edges a sentence
+    # supports: most support two or more), by identity: no tuple of fields per piece. A
+    # relation's evidence is distinct and in order (kg.model.Relation).
+    shown: dict[int, EdgeEvidence] = {}
+
+    def show(piece: Evidence) -> EdgeEvidence:
+        doc_id = piece.doc_id
+        item = shown[id(piece)] = EdgeEvidence(
+            piece.sentence,
+            doc_id,
+            *title_and_date.get(doc_id, unknown),
+            piece.start,
+            piece.end,
+            piece.rule,
+        )
+        return item
+
     for predicate in RELATION_PREDICATES:
         for subject, obj, relation in sorted(by_predicate[predicate], key=itemgetter(0, 1)):
-            # Evidence is equal when all its fields are: repeats dropped, in order, by the fields
-            # (a tuple hashes in C; Evidence.__hash__ is Python).
-            distinct = dict.fromkeys(
-                (e.doc_id, e.start, e.end, e.sentence, e.rule) for e in relation.evidence
-            )
-            items = [
-                EdgeEvidence(
-                    sentence, doc_id, *title_and_date.get(doc_id, unknown), start, end, rule
-                )
-                for doc_id, start, end, sentence, rule in distinct
-            ]
-            items.sort(key=_EVIDENCE_ORDER)
+            items = [shown.get(id(piece)) or show(piece) for piece in relation.evidence]
             network.add_edge(
                 subject,
                 obj,
@@ -984,9 +991,6 @@ def network_from_data(data: KnowledgeGraphData) -> nx.MultiDiGraph:
                 suggested=False,
             )
     return network
-
-
-_EVIDENCE_ORDER = attrgetter("doc_id", "start", "rule")
 
 
 def _type_iri(name: str) -> str:

@@ -40,7 +40,7 @@ from kg.files import (
     replace_soon_free,
 )
 from kg.io import shareable_temp, write_atomic
-from kg.model import Document, Entity, Evidence, KnowledgeGraphData, Relation
+from kg.model import Document, Entity, Evidence, KnowledgeGraphData, Relation, evidence_fields
 from kg.ontology import (
     CZT,
     DOCUMENT_BASE,
@@ -485,15 +485,15 @@ class GraphBlocks:
         # Evidence as its fields (what makes two equal): tuples hash in C, Evidence in Python.
         seen: set[tuple] = set()
         for index, relation in enumerate(self.relations):
-            fields = tuple(
-                (e.doc_id, e.start, e.end, e.sentence, e.rule) for e in relation.evidence
-            )
+            fields = tuple(map(evidence_fields, relation.evidence))
             self.evidence.append(fields)
-            self.described.append(tuple(item not in seen for item in fields))
-            seen.update(fields)
-            if len(fields) < 2:  # (most relations)
+            if len(fields) < 2:  # (the fast path: most relations)
+                self.described.append((fields[0] not in seen,) if fields else ())
+                seen.update(fields)
                 add_part((index, 0, len(fields)))
                 continue
+            self.described.append(tuple(item not in seen for item in fields))
+            seen.update(fields)
             cuts = [
                 i
                 for i in range(1, len(fields))

@@ -8,7 +8,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import fields
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 
 from kg.gazetteer import load_gazetteer
 from kg.lexicon import load_lexicon
@@ -105,9 +105,9 @@ def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
     # id → what its mentions say of it (surfaces, the document of each mention, merges)
     records: dict[str, _EntityRecord] = {}
     codes: dict[str, str] = {}
-    # Each document's links (offset, entity id, mention), in the order found; sorted by document,
+    # Each document's links (offset, entity id, place in the list, mention); sorted by document,
     # offset and entity at the end (each document on its own: the same order as one sort of all).
-    links: dict[str, list[tuple[int, str, Mention]]] = defaultdict(list)
+    links: dict[str, list[tuple[int, str, int, Mention]]] = defaultdict(list)
 
     # (type, canonical, expands_to) of a mention → what every mention so named shares: its
     # respelling, whether it can be an alias and carry a code, and its entities' records (fetched
@@ -166,7 +166,7 @@ def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
                     merges[doc_id, text, rule] = None
                 if code:
                     codes[target] = code
-                document_links.append((mention.start, target, mention))
+                document_links.append((mention.start, target, len(document_links), mention))
 
     for mention in nested:
         mention = spellings.respell(mention)
@@ -182,7 +182,8 @@ def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
             record.surfaces.add(mention.text)
             record.documents.append(mention.doc_id)
         if target in labels:
-            links[mention.doc_id].append((mention.start, target, mention))
+            document_links = links[mention.doc_id]
+            document_links.append((mention.start, target, len(document_links), mention))
     entities = []
     for target in sorted(labels):
         type_name, label = labels[target]
@@ -221,13 +222,13 @@ def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
         relations = tuple(
             r for r in relations if r.subject not in dropped and r.object not in dropped
         )
-    # Links by document, offset and entity (a stable sort: ties keep their order).
+    # Links by document, offset and entity, ties in the order found (each link's place in its
+    # list decides: no key tuple per link, and the mentions are never compared).
     mention_links: list[tuple[Mention, str]] = []
-    by_offset_and_entity = itemgetter(0, 1)
     for doc_id in sorted(links):
         document_links = links[doc_id]
-        document_links.sort(key=by_offset_and_entity)
-        mention_links += [(m, target) for _, target, m in document_links if target not in dropped]
+        document_links.sort()
+        mention_links += [(m, t) for _, t, _, m in document_links if t not in dropped]
     documents = tuple(e.document for e in extractions)
     return KnowledgeGraphData(
         documents=documents,
