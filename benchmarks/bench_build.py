@@ -136,7 +136,7 @@ def machine_speed(work: Path) -> float:
     return jieba_rate(folder)
 
 
-def _forget(out: Path, document: Path) -> None:
+def forget_extraction(out: Path, document: Path) -> None:
     """Remove a document's cache entries (of any pipeline version) so that it is extracted."""
     from kg.pipeline import ExtractionCache, _content_hash
 
@@ -283,7 +283,7 @@ def report_rebuild(args: argparse.Namespace, largest: int, clean: Run, clean_spe
             run_build(folder, out, "--workers", "1")  # back to the corpus without the document
         added = make_corpus.write_corpus(folder, 1, start=largest)[0]
         try:
-            _forget(out, added)  # extracted anew in every run, as the first time
+            forget_extraction(out, added)  # extracted anew in every run, as the first time
             before = machine_speed(args.work)
             again = run_build(folder, out, "--workers", "1")
             rebuilds.append((again, (before + machine_speed(args.work)) / 2))

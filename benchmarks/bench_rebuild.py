@@ -27,8 +27,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import make_corpus  # noqa: E402
+from bench_build import forget_extraction  # noqa: E402
 
-from kg.pipeline import BuildOptions, ExtractionCache, _content_hash, build  # noqa: E402
+from kg.pipeline import BuildOptions, build  # noqa: E402
 
 # What is timed: "module:attribute" or "module:Class.method".
 TIMED = (
@@ -123,9 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             return before.returncode
         added = make_corpus.write_corpus(folder, 1, start=count)[0]
         try:
-            cache = ExtractionCache(args.out / ".cache")
-            # Extracted anew in every run, as the first time.
-            (cache.folder / cache.key(str(added), _content_hash(added))).unlink(missing_ok=True)
+            forget_extraction(args.out, added)  # extracted anew in every run, as the first time
             seconds.clear()  # (not the build without the document)
             started = time.perf_counter()
             result = build(options)

@@ -487,13 +487,11 @@ class GraphBlocks:
         for index, relation in enumerate(self.relations):
             fields = tuple(map(evidence_fields, relation.evidence))
             self.evidence.append(fields)
-            if len(fields) < 2:  # (the fast path: most relations)
-                self.described.append((fields[0] not in seen,) if fields else ())
-                seen.update(fields)
-                add_part((index, 0, len(fields)))
-                continue
             self.described.append(tuple(item not in seen for item in fields))
             seen.update(fields)
+            if len(fields) < 2:  # (most relations)
+                add_part((index, 0, len(fields)))
+                continue
             cuts = [
                 i
                 for i in range(1, len(fields))
