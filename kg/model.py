@@ -260,7 +260,6 @@ class Entity:
     label: str  # canonical simplified name
     alt_labels: tuple[str, ...] = ()
     mention_counts: tuple[tuple[str, int], ...] = ()  # (doc_id, count), sorted
-    merges: tuple[Merge, ...] = ()
     code: str | None = None
 
 

@@ -28,6 +28,7 @@ from kg.resolve import (
     _sorted_evidence,
     _Spellings,
     container_short_forms,
+    entity_merges,
     park_variants,
     plan_variants,
     resolve,
@@ -160,6 +161,12 @@ def test_sorted_evidence_matches_a_set_sorted_by_document_offset_and_rule():
         ]
         expected = tuple(sorted(set(found), key=attrgetter("doc_id", "start", "rule")))
         assert _sorted_evidence(found) == expected
+        # Found in document order, as resolve finds them (in order already when no two share
+        # a document and offset: the shortcut; otherwise sorted).
+        in_order = sorted(found, key=attrgetter("doc_id", "start"))
+        assert _sorted_evidence(in_order) == expected
+        distinct_places = list({(e.doc_id, e.start): e for e in in_order}.values())
+        assert _sorted_evidence(distinct_places) == tuple(distinct_places)
 
 
 def test_sorted_evidence_orders_ties_by_the_other_fields():
@@ -241,12 +248,15 @@ def test_resolve_merges_mentions_into_entities():
     assert zhuzhou.label == "株洲市"
     assert zhuzhou.alt_labels == ("株洲",)  # not 我市 nor 长株潭三市: no aliases
     assert zhuzhou.mention_counts == (("d1", 1), ("d2", 3))
-    assert zhuzhou.merges == (
+    assert entity_merges(data)[zhuzhou.id] == (
         Merge("株洲", "gazetteer-short", "d1"),
         Merge("我市", "context-home-city", "d2"),
         Merge("株洲", "gazetteer-short", "d2"),
         Merge("长株潭三市", "enumeration", "d2"),
     )
+    # The nested 湘潭 (in 湘潭高新区) links the park to the city: an alias, but no merge.
+    assert entity_merges(data)[xiangtan.id] == (Merge("长株潭三市", "enumeration", "d2"),)
+    assert "Park/湘潭高新区" not in entity_merges(data)  # named as its label only
     assert zhuzhou.code == "430201"  # the last code found
     assert changsha.code is None and changsha.alt_labels == ()
     assert xiangtan.alt_labels == ("湘潭",) and xiangtan.code == "430300"
