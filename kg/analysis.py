@@ -301,6 +301,11 @@ class LinkEvidence(Sequence[EdgeEvidence]):
     def __len__(self) -> int:
         return self._count
 
+    def documents(self) -> set[str]:
+        """The documents the evidence is from (without reading it in order: the report lists
+        them for links with tens of thousands of pieces)."""
+        return {item.doc_id for _rank, items in self._parts for item in items}
+
     def __getitem__(self, index):  # type: ignore[override]  # int or slice, as a list
         return self._items()[index]
 

@@ -215,7 +215,7 @@ def _links_section(result: AnalysisResult, documents: DocumentTable, top: int) -
     rows = []
     for i, (u, v, data) in enumerate(edges[:top], 1):
         a, b = sorted((result.label(u), result.label(v)))
-        docs = sorted({e.doc_id for e in data["evidence"]})
+        docs = sorted(data["evidence"].documents())
         # A few titles per link: a strong link of a large corpus rests on hundreds of documents.
         shown = [str(documents.get(d, {}).get("title") or d) for d in docs[:3]]
         titles = "; ".join(shown) + (f" … (+{len(docs) - 3})" if len(docs) > 3 else "")

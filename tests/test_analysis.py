@@ -371,6 +371,7 @@ def test_link_evidence_reads_like_a_list(result: AnalysisResult, tmp_path: Path)
     assert evidence[0] == items[0] and evidence[-1] == items[-1] and evidence[:1] == items[:1]
     assert evidence == items and evidence == tuple(items) and evidence != items[:1]
     assert len({(e.doc_id, e.start, e.end) for e in items}) == len(items)  # one per location
+    assert evidence.documents() == {e.doc_id for e in items}
     assert pickle.loads(pickle.dumps(evidence)) == items
 
 
