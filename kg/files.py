@@ -7,10 +7,12 @@ invalidate their cache (kg.pipeline.pipeline_version hashes the modules they imp
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
 import marshal
 import os
+import queue
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -40,8 +42,13 @@ class CsvWriter:
     holds (``reuse``) is copied from it instead of formatted again, and :attr:`chunks` records
     where this file holds each chunk, for the next build."""
 
-    def __init__(self, handle: BinaryIO, reuse: ChunkReuse | None = None):
-        self.handle, self.reuse = handle, reuse
+    def __init__(
+        self, handle: BinaryIO, reuse: ChunkReuse | None = None, copier: Copier | None = None
+    ):
+        """``copier``: copy reused chunks on its thread (into the place they take in the file)
+        instead of reading and writing them here; :meth:`Copier.wait` before the file is done
+        and ``reuse`` closed."""
+        self.handle, self.reuse, self.copier = handle, reuse, copier
         self.joined = True
         self.size = 0
         self.chunks: dict[bytes, tuple[int, int]] = {}
@@ -54,7 +61,15 @@ class CsvWriter:
     def write_keyed(self, key: bytes, make: Callable[[], list[Sequence[object]]]) -> None:
         """The rows ``make()`` gives, or their text copied from the earlier file if it holds a
         chunk of that ``key`` (equal keys must mean equal rows: the caller's promise)."""
-        found = self.reuse.get(key) if self.reuse is not None else None
+        reuse, copier = self.reuse, self.copier
+        if reuse is not None and copier is not None and (place := reuse.chunks.get(key)):
+            at, size = place
+            self.handle.seek(self.size + size)  # (flushes what the buffer holds first)
+            copier.submit(reuse.fd, self.handle.fileno(), at, self.size, size)
+            self.chunks[key] = (self.size, size)
+            self.size += size
+            return
+        found = reuse.get(key) if reuse is not None else None
         if found is None:
             rows = make()
             found = b"".join(
@@ -195,6 +210,68 @@ class InThread:
         if self._error is not None:
             error, self._error = self._error, None
             raise error
+
+
+# Errors of copy_file_range that mean "not between these files": read and write instead.
+NO_KERNEL_COPY = {errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EBADF, errno.EOPNOTSUPP}
+COPY_PIECE = 1 << 20  # bytes read and written at a time where the kernel cannot copy
+
+
+def copy_at(source: int, target: int, source_at: int, target_at: int, size: int) -> None:
+    """Copy ``size`` bytes of file ``source`` from ``source_at`` into file ``target`` at
+    ``target_at`` (neither file's position moves): by the kernel where it can, else read and
+    written. ``target`` must not be open for appending (its writes would go to the end)."""
+    kernel = hasattr(os, "copy_file_range")
+    while size:
+        if kernel:
+            try:
+                copied = os.copy_file_range(source, target, size, source_at, target_at)
+            except OSError as exc:
+                if exc.errno not in NO_KERNEL_COPY:
+                    raise
+                kernel = False
+                continue
+        else:
+            piece = os.pread(source, min(size, COPY_PIECE), source_at)
+            copied = os.pwrite(target, piece, target_at) if piece else 0
+        if not copied:
+            raise OSError(f"file {target}: the file to copy from is cut short")
+        source_at += copied
+        target_at += copied
+        size -= copied
+
+
+class Copier:
+    """Copies ranges between files on a thread, in the order given, while the build goes on
+    (the system calls release the GIL): a one-document rebuild of 10,000 documents copies 1.3 GB
+    of graph and tables from the previous build, ~2.3 s of the main thread's time inline."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[int, int, int, int, int] | None] = queue.SimpleQueue()
+        self._thread: InThread | None = None
+
+    def submit(self, source: int, target: int, source_at: int, target_at: int, size: int) -> None:
+        if self._thread is None:
+            self._thread = InThread(self._work)
+        self._jobs.put((source, target, source_at, target_at, size))
+
+    def _work(self) -> None:
+        failed: BaseException | None = None
+        while (job := self._jobs.get()) is not None:
+            if failed is None:  # (after a failure, the rest is drained, not copied)
+                try:
+                    copy_at(*job)
+                except BaseException as exc:
+                    failed = exc
+        if failed is not None:
+            raise failed
+
+    def wait(self) -> None:
+        """Wait for every copy submitted so far (raises what a copy raised)."""
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._jobs.put(None)
+            thread.wait()
 
 
 def settle() -> None:

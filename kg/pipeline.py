@@ -43,6 +43,7 @@ from kg.corpus import read_document
 from kg.errors import InputError, NoDocumentsError, ValidationError
 from kg.files import (
     ChunkReuse,
+    Copier,
     CsvWriter,
     InThread,
     chunk_key,
@@ -628,12 +629,18 @@ def _build_graph(
     # With more than one worker, a forked child process writes the graph's blocks from the
     # front while this one runs the analysis and writes the tables, then the blocks from the back.
     child = _StreamChild.start(blocks, out, options) if _overlap_streaming(options) else None
+    # In one process the graph's blocks come first: what they copy from the previous build is
+    # copied on a thread (kg.rdf.GraphWriter) while the analysis runs and the tables are written.
+    stream = None if child is not None else GraphStream.open(out, options)
     analysis = None
     metrics: list = []
     network = None
     back: _BackSegments | None = None
     tables: StagedTables | None = None
+    log("Writing and validating the graph…")  # (the child process has begun, if there is one)
     try:
+        if stream is not None:
+            stream.add_keyed(blocks.span(0, len(blocks)), timer)
         if options.analysis:
             with timer("analysis"):
                 from kg.analysis import analyse, metric_blocks
@@ -642,7 +649,6 @@ def _build_graph(
                 analysis = analyse(network, betweenness_k=BETWEENNESS_SAMPLE)
                 # The triples write_metrics would add, as blocks of plain terms.
                 metrics = list(metric_blocks(analysis))
-        log("Writing and validating the graph…")
         with timer("write"):
             tables = StagedTables.write(out, data, options.use_cache, places)
             del places  # (its indexes: ~100 MB at 10,000 documents)
@@ -651,6 +657,8 @@ def _build_graph(
     except BaseException:
         if child is not None:
             child.discard()
+        if stream is not None:
+            stream.writer.discard()
         if tables is not None:
             tables.discard()
         raise
@@ -664,14 +672,12 @@ def _build_graph(
             back.writer.discard()
             tables.discard()
             raise
-    else:
-        stream = GraphStream.open(out, options)
+    assert stream is not None
     try:
         if back is not None:
             with timer("write"):
                 stream.join(back)
         else:
-            stream.add_keyed(blocks.span(0, len(blocks)), timer)
             stream.add_keyed(keyed_blocks(metrics), timer)
             stream.close_reuse()
         report, validator = stream.conclude(log, timer)
@@ -1075,20 +1081,18 @@ class StagedTables:
                 source = None
                 if name in previous:
                     source = ChunkReuse.open(out / name, *previous[name])
+                copier = Copier()  # (the chunks copied go on while the next table is made)
                 try:
                     with os.fdopen(fd, "wb", closefd=False) as handle:
-                        writer = CsvWriter(handle, source)
+                        writer = CsvWriter(handle, source, copier)
                         writer.write([header])
                         for key, make in chunks:
                             writer.write_keyed(key, make)
                     staged.chunks[name] = writer.chunks
                 except BaseException:
-                    os.close(fd)
+                    _finish_table(copier, source, fd, sync=False)
                     raise
-                finally:
-                    if source is not None:
-                        source.close()
-                staged.syncs.append(InThread(partial(_sync_and_close, fd)))
+                staged.syncs.append(InThread(partial(_finish_table, copier, source, fd)))
         except BaseException:
             staged.discard()
             raise
@@ -1135,10 +1139,19 @@ def _table_index(out: Path) -> dict[str, tuple]:
         return {}
 
 
-def _sync_and_close(fd: int) -> None:
+def _finish_table(copier: Copier, source: ChunkReuse | None, fd: int, sync: bool = True) -> None:
+    """Wait for a staged table's copied chunks, then close the table it copies from and sync
+    and close the staged one (``sync=False``: after a failure, only close them)."""
     try:
-        os.fsync(fd)
+        if sync:
+            copier.wait()
+            os.fsync(fd)
+        else:
+            with suppress(OSError):
+                copier.wait()
     finally:
+        if source is not None:
+            source.close()
         os.close(fd)
 
 

@@ -14,7 +14,6 @@ The ``add_*`` functions say which triples exist, once, for two kinds of terms: r
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import marshal
 import os
@@ -32,6 +31,8 @@ from rdflib.namespace import DCTERMS
 from rdflib.term import Node
 
 from kg.files import (
+    NO_KERNEL_COPY,
+    Copier,
     InThread,
     chunk_key,
     content_cut,
@@ -772,7 +773,7 @@ def copy_range(fd: int, handle: BinaryIO, offset: int, size: int) -> None:
             try:
                 copied = os.copy_file_range(fd, target, size, offset)
             except OSError as exc:
-                if exc.errno not in _NO_KERNEL_COPY:
+                if exc.errno not in NO_KERNEL_COPY:
                     raise
                 kernel = False  # not between these files: read and write from here on
                 continue
@@ -786,9 +787,6 @@ def copy_range(fd: int, handle: BinaryIO, offset: int, size: int) -> None:
         size -= copied
     if kernel:
         handle.seek(0, os.SEEK_END)  # the writer's idea of its position, after the kernel's
-
-
-_NO_KERNEL_COPY = {errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EBADF, errno.EOPNOTSUPP}
 
 
 class GraphWriter:
@@ -826,6 +824,7 @@ class GraphWriter:
         self._sync_at: float = self.SYNC_EVERY if header else float("inf")
         self._sync: InThread | None = None
         self._run: _CopyRun | None = None
+        self._copier = Copier()
 
     def add_block(self, block: list[Triple], key: bytes | None = None, facts: Any = None) -> None:
         """Write one block of plain triples (``key``, ``facts``: index it for the next build)."""
@@ -890,7 +889,8 @@ class GraphWriter:
         self._sync_now_and_then()
 
     def _copy_run(self) -> None:
-        """Copy the run of blocks :meth:`add_copied` has gathered (the sizes count it already)."""
+        """Have the run of blocks :meth:`add_copied` has gathered copied (on the copier's
+        thread; the sizes count it already)."""
         run, self._run = self._run, None
         if run is None:
             return
@@ -898,7 +898,10 @@ class GraphWriter:
             (self._turtle, run.source.turtle, run.turtle),
             (self._jsonld, run.source.jsonld, run.jsonld),
         ):
-            copy_range(fd, handle, start, end - start)
+            # The run's place is left for the copier; writing goes on after it.
+            at = handle.tell()
+            handle.seek(at + end - start)  # (flushes what the buffer holds first)
+            self._copier.submit(fd, handle.fileno(), start, at, end - start)
 
     def _sync_now_and_then(self) -> None:
         """Every SYNC_EVERY bytes, start syncing what the files hold so far (a run of copied
@@ -920,7 +923,9 @@ class GraphWriter:
             self._sync = None
 
     def flush(self) -> None:
+        """Write out what is buffered and wait for the copies."""
         self._copy_run()
+        self._copier.wait()
         for handle in (self._turtle, self._jsonld):
             handle.flush()
 
@@ -982,6 +987,7 @@ class GraphWriter:
         needs to go on writing them (in another process: the parallel build streams the
         resolved data in a child process while the parent runs the analysis)."""
         self._copy_run()
+        self._copier.wait()
         self._finish_sync()
         for handle in (self._turtle, self._jsonld):
             handle.close()
@@ -1014,6 +1020,7 @@ class GraphWriter:
         writer._sync_at = writer._sizes[0] + writer._sizes[1] + cls.SYNC_EVERY
         writer._sync = None
         writer._run = None
+        writer._copier = Copier()
         return writer
 
     def commit(self) -> None:
@@ -1021,6 +1028,7 @@ class GraphWriter:
         :func:`kg.files.settle` waits for it)."""
         self._copy_run()
         self._jsonld.write(b"]\n")
+        self._copier.wait()
         self._finish_sync()
         for handle in (self._turtle, self._jsonld):
             handle.flush()
@@ -1037,6 +1045,8 @@ class GraphWriter:
         write_atomic(path, marshal.dumps(index), sync=False)
 
     def discard(self) -> None:
+        with suppress(OSError):
+            self._copier.wait()
         with suppress(OSError):
             self._finish_sync()
         for handle in (self._turtle, self._jsonld):

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from pathlib import Path
 
 import pytest
 
 from kg import files
-from kg.files import InThread, replace_soon_free, settle, write_csv
+from kg.files import (
+    ChunkReuse,
+    Copier,
+    CsvWriter,
+    InThread,
+    copy_at,
+    replace_soon_free,
+    settle,
+    write_csv,
+)
 
 
 def _csv_module(rows: list) -> bytes:
@@ -94,3 +104,78 @@ def test_write_atomic_syncs_unless_told_not_to(
         assert (tmp_path / name).read_bytes() == b"data"
     assert len(synced) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache.bin", "synced.bin"]
+
+
+@pytest.mark.parametrize("kernel", [True, False])
+def test_copy_at_copies_into_a_place_without_moving_either_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernel: bool
+) -> None:
+    if not kernel:
+        monkeypatch.delattr(os, "copy_file_range", raising=False)
+    monkeypatch.setattr(files, "COPY_PIECE", 4096)  # several pieces without the kernel
+    data = bytes(range(256)) * 1000
+    (tmp_path / "source").write_bytes(data)
+    target = tmp_path / "target"
+    target.write_bytes(b"head" + b"." * 50_000 + b"tail")
+    source_fd = os.open(tmp_path / "source", os.O_RDONLY)
+    target_fd = os.open(target, os.O_RDWR)
+    try:
+        copy_at(source_fd, target_fd, 1000, 4, 50_000)
+        assert os.lseek(source_fd, 0, os.SEEK_CUR) == os.lseek(target_fd, 0, os.SEEK_CUR) == 0
+        assert target.read_bytes() == b"head" + data[1000:51_000] + b"tail"
+        with pytest.raises(OSError, match="cut short"):
+            copy_at(source_fd, target_fd, len(data) - 10, 0, 100)
+    finally:
+        os.close(source_fd)
+        os.close(target_fd)
+
+
+def test_a_copier_copies_in_order_on_its_thread_and_hands_on_its_error(tmp_path: Path) -> None:
+    (tmp_path / "source").write_bytes(b"0123456789")
+    target = tmp_path / "target"
+    source_fd = os.open(tmp_path / "source", os.O_RDONLY)
+    target_fd = os.open(target, os.O_RDWR | os.O_CREAT)
+    try:
+        copier = Copier()
+        copier.submit(source_fd, target_fd, 5, 0, 5)
+        copier.submit(source_fd, target_fd, 0, 5, 5)
+        copier.submit(source_fd, target_fd, 0, 0, 1)  # after the first: overwrites its "5"
+        copier.wait()
+        assert target.read_bytes() == b"0678901234"
+        copier.submit(source_fd, target_fd, 8, 0, 5)  # 2 bytes left: cut short
+        copier.submit(source_fd, target_fd, 0, 0, 10)  # not copied after the failure
+        with pytest.raises(OSError, match="cut short"):
+            copier.wait()
+        assert target.read_bytes() == b"8978901234"
+        copier.wait()  # nothing pending: returns
+    finally:
+        os.close(source_fd)
+        os.close(target_fd)
+
+
+def test_csv_chunks_copied_by_a_copier_are_what_the_rows_give(tmp_path: Path) -> None:
+    chunks = [(bytes([i]), [(f"长沙{i}", i, "x")] * (i + 1)) for i in range(6)]
+    earlier = tmp_path / "earlier.csv"
+    with open(earlier, "wb") as handle:
+        writer = CsvWriter(handle)
+        writer.write([("header", "n", "t")])
+        for key, rows in chunks[:4]:
+            writer.write_keyed(key, lambda rows=rows: rows)
+    recorded = writer.chunks
+    again = [chunks[0], chunks[1], chunks[4], chunks[3], chunks[5], chunks[2]]  # new and moved
+    made: list[bytes] = []
+    later = tmp_path / "later.csv"
+    fd = os.open(earlier, os.O_RDONLY)
+    copier = Copier()
+    try:
+        with open(later, "wb") as handle:
+            writer = CsvWriter(handle, ChunkReuse(fd, recorded), copier)
+            writer.write([("header", "n", "t")])
+            for key, rows in again:
+                writer.write_keyed(key, lambda key=key, rows=rows: made.append(key) or rows)
+            copier.wait()  # (before the file is closed)
+    finally:
+        os.close(fd)
+    assert made == [bytes([4]), bytes([5])]  # the others copied
+    expected = [("header", "n", "t")] + [row for _key, rows in again for row in rows]
+    assert later.read_bytes() == _csv_module(expected)
