@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from rdflib import RDF, Graph, Literal, URIRef
+from rdflib import RDF, RDFS, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, XSD
 
@@ -412,12 +412,19 @@ def test_streamed_turtle_and_jsonld_hold_the_rdflib_graph(serial_build, corpus: 
     assert isomorphic(turtle, jsonld)
 
 
-def test_plain_turtle_and_jsonld_writers_match_pyoxigraph() -> None:
+def test_plain_writers_write_turtle_as_pyoxigraph_and_jsonld_it_reads() -> None:
     import json
 
     import pyoxigraph as ox
 
-    from kg.rdf import STREAM_PREFIXES, jsonld_block, turtle_block
+    from kg.rdf import (
+        JSONLD_CONTEXT,
+        JSONLD_FOOTER,
+        JSONLD_HEADER,
+        STREAM_PREFIXES,
+        jsonld_block,
+        turtle_block,
+    )
 
     xsd = "http://www.w3.org/2001/XMLSchema#"
     nasty = "".join(map(chr, range(128))) + "\u2028\u00a0湘\ufeff\U0001f600"
@@ -448,9 +455,26 @@ def test_plain_turtle_and_jsonld_writers_match_pyoxigraph() -> None:
     turtle = ox.serialize(expected, format=ox.RdfFormat.TURTLE, prefixes=STREAM_PREFIXES)
     body = b"\n".join(line for line in turtle.split(b"\n") if not line.startswith(b"@prefix "))
     assert turtle_block(triples).encode("utf-8") == body
-    jsonld = ox.serialize(expected, format=ox.RdfFormat.JSON_LD)
-    assert f"[{jsonld_block(triples)}]".encode() == jsonld
-    assert json.loads(f"[{jsonld_block(triples)}]") == json.loads(jsonld)
+    # JSON-LD compacted against the context (pyoxigraph writes expanded JSON-LD only): the
+    # same triples, read back by pyoxigraph and by rdflib.
+    triples += [
+        (city, str(RDFS.seeAlso), odd)
+        for odd in (
+            "http://example.org/x",
+            "https://w3id.org/czt-kg///x",
+            "https://w3id.org/czt-kg/",
+        )
+    ]
+    expected = [ox.Triple(*map(term, triple)) for triple in triples]
+    document = f"{JSONLD_HEADER}{jsonld_block(triples)}{JSONLD_FOOTER}"
+    read = {quad.triple for quad in ox.parse(document.encode(), format=ox.RdfFormat.JSON_LD)}
+    assert read == set(expected)
+    assert isomorphic(
+        Graph().parse(data=document, format="json-ld"),
+        Graph().parse(data=ox.serialize(expected, format=ox.RdfFormat.N_TRIPLES), format="nt"),
+    )
+    assert '"czr:City/湘潭市"' in document and '"czt:mentionedIn"' in document
+    assert json.loads(document)["@context"] == JSONLD_CONTEXT
 
 
 def test_rebuild_copies_blocks_only_from_the_files_it_indexed(
