@@ -46,9 +46,10 @@ class CsvWriter:
         self, handle: BinaryIO, reuse: ChunkReuse | None = None, copier: Copier | None = None
     ):
         """``copier``: copy reused chunks on its thread (into the place they take in the file)
-        instead of reading and writing them here; :meth:`Copier.wait` before the file is done
-        and ``reuse`` closed."""
+        instead of reading and writing them here; then :meth:`flush` after the last chunk and
+        :meth:`Copier.wait` before the file is closed and ``reuse`` too."""
         self.handle, self.reuse, self.copier = handle, reuse, copier
+        self._pending: tuple[int, int, int] | None = None  # (earlier file's offset, offset, size)
         self.joined = True
         self.size = 0
         self.chunks: dict[bytes, tuple[int, int]] = {}
@@ -61,11 +62,15 @@ class CsvWriter:
     def write_keyed(self, key: bytes, make: Callable[[], list[Sequence[object]]]) -> None:
         """The rows ``make()`` gives, or their text copied from the earlier file if it holds a
         chunk of that ``key`` (equal keys must mean equal rows: the caller's promise)."""
-        reuse, copier = self.reuse, self.copier
-        if reuse is not None and copier is not None and (place := reuse.chunks.get(key)):
+        reuse = self.reuse
+        if reuse is not None and self.copier is not None and (place := reuse.chunks.get(key)):
             at, size = place
-            self.handle.seek(self.size + size)  # (flushes what the buffer holds first)
-            copier.submit(reuse.fd, self.handle.fileno(), at, self.size, size)
+            pending = self._pending
+            if pending is not None and pending[0] + pending[2] == at:
+                self._pending = (pending[0], pending[1], pending[2] + size)  # one copy for both
+            else:
+                self.flush()
+                self._pending = (at, self.size, size)
             self.chunks[key] = (self.size, size)
             self.size += size
             return
@@ -79,7 +84,18 @@ class CsvWriter:
         self.chunks[key] = (self.size, len(found))
         self._write(found)
 
+    def flush(self) -> None:
+        """Hand the chunks to copy that were gathered last to the copier (runs of chunks that
+        lie one after the other in the earlier file are copied as one: the copier's thread
+        waits for the interpreter's lock after each copy, ~5 ms while the build runs)."""
+        if self._pending is not None:
+            source_at, at, size = self._pending
+            self._pending = None
+            self.handle.seek(at + size)  # (writes what the buffer holds first)
+            self.copier.submit(self.reuse.fd, self.handle.fileno(), source_at, at, size)  # type: ignore[union-attr]
+
     def _write(self, data: bytes) -> None:
+        self.flush()
         self.handle.write(data)
         self.size += len(data)
 

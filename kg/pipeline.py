@@ -1088,6 +1088,7 @@ class StagedTables:
                         writer.write([header])
                         for key, make in chunks:
                             writer.write_keyed(key, make)
+                        writer.flush()
                     staged.chunks[name] = writer.chunks
                 except BaseException:
                     _finish_table(copier, source, fd, sync=False)

@@ -167,15 +167,20 @@ def test_csv_chunks_copied_by_a_copier_are_what_the_rows_give(tmp_path: Path) ->
     later = tmp_path / "later.csv"
     fd = os.open(earlier, os.O_RDONLY)
     copier = Copier()
+    jobs: list[tuple] = []
+    submit = copier.submit
+    copier.submit = lambda *job: (jobs.append(job), submit(*job))  # type: ignore[method-assign]
     try:
         with open(later, "wb") as handle:
             writer = CsvWriter(handle, ChunkReuse(fd, recorded), copier)
             writer.write([("header", "n", "t")])
             for key, rows in again:
                 writer.write_keyed(key, lambda key=key, rows=rows: made.append(key) or rows)
+            writer.flush()
             copier.wait()  # (before the file is closed)
     finally:
         os.close(fd)
     assert made == [bytes([4]), bytes([5])]  # the others copied
+    assert len(jobs) == 3  # chunks 0 and 1 in one copy (one after the other there), 3, 2
     expected = [("header", "n", "t")] + [row for _key, rows in again for row in rows]
     assert later.read_bytes() == _csv_module(expected)
