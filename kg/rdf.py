@@ -32,11 +32,11 @@ from rdflib.namespace import DCTERMS
 from rdflib.term import Node
 
 from kg.files import (
-    NO_KERNEL_COPY,
     Copier,
     InThread,
     chunk_key,
     content_cut,
+    copy_at,
     file_identity,
     open_unchanged,
     replace_soon_free,
@@ -808,29 +808,11 @@ class _CopyRun:
 
 def copy_range(fd: int, handle: BinaryIO, offset: int, size: int) -> None:
     """Append ``size`` bytes of file ``fd`` from ``offset`` to the file of ``handle`` (a
-    buffered writer, flushed first): copied by the kernel where it can, else read and written."""
+    buffered writer, flushed first), with :func:`kg.files.copy_at`."""
     handle.flush()
-    target = handle.fileno()
-    kernel = hasattr(os, "copy_file_range")
-    while size:
-        if kernel:
-            try:
-                copied = os.copy_file_range(fd, target, size, offset)
-            except OSError as exc:
-                if exc.errno not in NO_KERNEL_COPY:
-                    raise
-                kernel = False  # not between these files: read and write from here on
-                continue
-        else:
-            piece = os.pread(fd, min(size, GraphWriter.BUFFER), offset)
-            handle.write(piece)
-            copied = len(piece)
-        if not copied:
-            raise OSError(f"{handle.name}: the file to copy from is cut short")
-        offset += copied
-        size -= copied
-    if kernel:
-        handle.seek(0, os.SEEK_END)  # the writer's idea of its position, after the kernel's
+    at = handle.tell()
+    copy_at(fd, handle.fileno(), offset, at, size)
+    handle.seek(at + size)
 
 
 class GraphWriter:
