@@ -45,11 +45,13 @@ class CsvWriter:
     def __init__(
         self, handle: BinaryIO, reuse: ChunkReuse | None = None, copier: Copier | None = None
     ):
-        """``copier``: copy reused chunks on its thread (into the place they take in the file)
-        instead of reading and writing them here; then :meth:`flush` after the last chunk and
-        :meth:`Copier.wait` before the file is closed and ``reuse`` too."""
+        """``reuse`` comes with a ``copier``, which copies the reused chunks on its thread into
+        the places left for them; :meth:`flush` after the last chunk, then :meth:`Copier.wait`
+        before the file is closed and ``reuse`` too."""
+        if reuse is not None and copier is None:
+            raise TypeError("CsvWriter: reuse needs a copier")
         self.handle, self.reuse, self.copier = handle, reuse, copier
-        self._pending: tuple[int, int, int] | None = None  # (earlier file's offset, offset, size)
+        self._pending: tuple[int, int] | None = None  # (offset in the earlier file, size)
         self.joined = True
         self.size = 0
         self.chunks: dict[bytes, tuple[int, int]] = {}
@@ -62,37 +64,34 @@ class CsvWriter:
     def write_keyed(self, key: bytes, make: Callable[[], list[Sequence[object]]]) -> None:
         """The rows ``make()`` gives, or their text copied from the earlier file if it holds a
         chunk of that ``key`` (equal keys must mean equal rows: the caller's promise)."""
-        reuse = self.reuse
-        if reuse is not None and self.copier is not None and (place := reuse.chunks.get(key)):
-            at, size = place
-            pending = self._pending
-            if pending is not None and pending[0] + pending[2] == at:
-                self._pending = (pending[0], pending[1], pending[2] + size)  # one copy for both
-            else:
-                self.flush()
-                self._pending = (at, self.size, size)
-            self.chunks[key] = (self.size, size)
-            self.size += size
-            return
-        found = reuse.get(key) if reuse is not None else None
-        if found is None:
+        place = self.reuse.chunks.get(key) if self.reuse is not None else None
+        if place is None:
             rows = make()
-            found = b"".join(
+            text = b"".join(
                 self._text(rows[i : i + CSV_CHUNK]).encode("utf-8")
                 for i in range(0, len(rows), CSV_CHUNK)
             )
-        self.chunks[key] = (self.size, len(found))
-        self._write(found)
+            self.chunks[key] = (self.size, len(text))
+            self._write(text)
+            return
+        at, size = place
+        pending = self._pending
+        if pending is not None and sum(pending) == at:
+            self._pending = (pending[0], pending[1] + size)  # one copy for both
+        else:
+            self.flush()
+            self._pending = place
+        self.chunks[key] = (self.size, size)
+        self.size += size
 
     def flush(self) -> None:
         """Hand the chunks to copy that were gathered last to the copier (runs of chunks that
         lie one after the other in the earlier file are copied as one: the copier's thread
         waits for the interpreter's lock after each copy, ~5 ms while the build runs)."""
         if self._pending is not None:
-            source_at, at, size = self._pending
+            source_at, size = self._pending
             self._pending = None
-            self.handle.seek(at + size)  # (writes what the buffer holds first)
-            self.copier.submit(self.reuse.fd, self.handle.fileno(), source_at, at, size)  # type: ignore[union-attr]
+            self.copier.copy_into(self.handle, self.reuse.fd, source_at, size)  # type: ignore[union-attr]
 
     def _write(self, data: bytes) -> None:
         self.flush()
@@ -118,7 +117,7 @@ def chunk_key(*parts: object) -> bytes:
 
 @dataclass
 class ChunkReuse:
-    """The chunks of a table an earlier build wrote (:attr:`CsvWriter.chunks`), read from
+    """The chunks of a table an earlier build wrote (:attr:`CsvWriter.chunks`), copied from
     that file while it is still the one they were recorded for (size, modification time,
     inode); otherwise :meth:`open` gives None."""
 
@@ -129,13 +128,6 @@ class ChunkReuse:
     def open(cls, path: Path, identity: Sequence[int], chunks: dict) -> ChunkReuse | None:
         fd = open_unchanged(path, identity)
         return None if fd is None else cls(fd, chunks)
-
-    def get(self, key: bytes) -> bytes | None:
-        place = self.chunks.get(key)
-        if place is None:
-            return None
-        data = os.pread(self.fd, place[1], place[0])
-        return data if len(data) == place[1] else None
 
     def close(self) -> None:
         os.close(self.fd)
@@ -271,6 +263,13 @@ class Copier:
         if self._thread is None:
             self._thread = InThread(self._work)
         self._jobs.put((source, target, source_at, target_at, size))
+
+    def copy_into(self, handle: BinaryIO, source: int, source_at: int, size: int) -> None:
+        """Leave ``size`` bytes at the position of ``handle`` (a buffered writer) for a copy of
+        file ``source`` from ``source_at``, made on the thread, and move the handle past them."""
+        at = handle.tell()
+        handle.seek(at + size)  # (writes what the buffer holds first)
+        self.submit(source, handle.fileno(), source_at, at, size)
 
     def _work(self) -> None:
         failed: BaseException | None = None

@@ -839,9 +839,10 @@ class GraphWriter:
         self._sizes = [0, 0]
         if header:
             prefixes = "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in STREAM_PREFIXES.items())
-            self._turtle.write(prefixes.encode("utf-8"))
-            self._jsonld.write(JSONLD_HEADER.encode("utf-8"))
-            self._sizes = [len(prefixes.encode("utf-8")), len(JSONLD_HEADER.encode("utf-8"))]
+            heads = (prefixes.encode("utf-8"), JSONLD_HEADER.encode("utf-8"))
+            for handle, head in zip(handles, heads, strict=True):
+                handle.write(head)
+            self._sizes = [len(head) for head in heads]
         self._first_node = True
         self.blocks: dict[bytes, tuple] = {}
         self.triples = 0
@@ -924,14 +925,12 @@ class GraphWriter:
             (self._turtle, run.source.turtle, run.turtle),
             (self._jsonld, run.source.jsonld, run.jsonld),
         ):
-            # The run's place is left for the copier; writing goes on after it.
-            at = handle.tell()
-            handle.seek(at + end - start)  # (flushes what the buffer holds first)
-            self._copier.submit(fd, handle.fileno(), start, at, end - start)
+            self._copier.copy_into(handle, fd, start, end - start)  # (writing goes on after it)
 
     def _sync_now_and_then(self) -> None:
         """Every SYNC_EVERY bytes, start syncing what the files hold so far (a run of copied
-        blocks is copied first, so that the data is synced as it comes)."""
+        blocks is handed to the copier first; what it has not copied yet is synced by a later
+        piece or by :meth:`commit`)."""
         if self._sizes[0] + self._sizes[1] < self._sync_at:
             return
         self._copy_run()

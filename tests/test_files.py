@@ -182,5 +182,7 @@ def test_csv_chunks_copied_by_a_copier_are_what_the_rows_give(tmp_path: Path) ->
         os.close(fd)
     assert made == [bytes([4]), bytes([5])]  # the others copied
     assert len(jobs) == 3  # chunks 0 and 1 in one copy (one after the other there), 3, 2
+    with pytest.raises(TypeError, match="copier"):
+        CsvWriter(io.BytesIO(), ChunkReuse(-1, recorded))
     expected = [("header", "n", "t")] + [row for _key, rows in again for row in rows]
     assert later.read_bytes() == _csv_module(expected)
