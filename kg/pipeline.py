@@ -766,7 +766,7 @@ class GraphStream:
             else:
                 block = make()
                 made = clock()
-                facts = fast.add_block(block)
+                facts = fast.add_block(block, block.statements)
                 checked = clock()
                 writer.add_block(block, key, facts)
             written = clock()

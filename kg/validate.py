@@ -247,9 +247,12 @@ class FastValidator:
             self._violation(found, focus, path, shape, f"More than {high} values on {_short(path)}")
         return items
 
-    def add_block(self, triples: Iterable[tuple]) -> tuple[tuple, ...]:
-        """Check the nodes of one block of plain triples; returns what it found (the block's
-        facts, for :meth:`add_facts` in a later build that reuses the block)."""
+    def add_block(
+        self, triples: Iterable[tuple], statements: Iterable[tuple] = ()
+    ) -> tuple[tuple, ...]:
+        """Check the nodes of one block of plain triples, and the mention statements that
+        follow them (kg.rdf.Block.statements); returns what it found (the block's facts, for
+        :meth:`add_facts` in a later build that reuses the block)."""
         found = _Found()
         by_subject: dict[str, dict[str, list]] = {}
         relation_predicates, party = self.relation_predicates, self.iri.party_to
@@ -268,6 +271,12 @@ class FastValidator:
                 found.parties.append(_value(o))
         for subject, values in by_subject.items():
             self._check_node(found, subject, values)
+        integer = _XSD + "integer"
+        for statement, _entity, _document, count in statements:
+            # Its other triples are kg.rdf.add_mention_statement's, one of each (tested): only
+            # the count can break StatementShape (an xsd:integer, as there is no evidence).
+            if not _well_typed((str(count), None, integer), integer):
+                self._violation(found, statement, "", "StatementShape")
         facts = found.facts()
         self.add_facts(facts)
         return facts

@@ -170,7 +170,7 @@ def test_a_new_document_changes_few_blocks_of_an_entity_mentioned_everywhere() -
     around = {len(after) + p for p in (0, holding - 1, holding)}  # its own triples, the part
     assert position in changed and changed - {position} <= around  # holding it and the one before
 
-    made = [triple for _, make in new.span(0, len(new)) for triple in make()]
+    made = [triple for _, make in new.span(0, len(new)) for triple in make().triples()]
     assert len(build_rdf(data(after))) == len(made) == len(set(made))
 
     class Triples(list):
@@ -178,7 +178,7 @@ def test_a_new_document_changes_few_blocks_of_an_entity_mentioned_everywhere() -
 
     whole = Triples()
     add_entity(whole, data(after).entities[0], PLAIN)  # the entity in one piece
-    parts = [triple for _, make in new.span(len(after), len(new)) for triple in make()]
+    parts = [triple for _, make in new.span(len(after), len(new)) for triple in make().triples()]
     assert Counter(parts) == Counter(whole)
 
 
@@ -221,7 +221,7 @@ def test_a_new_document_changes_few_blocks_of_a_relation_with_much_evidence() ->
 
     whole = Triples()
     add_relation(whole, _entity_and_relation(after).relations[0], PLAIN)
-    parts = [triple for _, make in new.span(first, len(new)) for triple in make()]
+    parts = [triple for _, make in new.span(first, len(new)) for triple in make().triples()]
     assert Counter(parts) == Counter(whole)
 
 
@@ -236,7 +236,8 @@ def test_the_fast_validator_checks_every_part_of_an_entity() -> None:
         blocks = GraphBlocks(_entity_and_relation(documents, dangling))
         validator = FastValidator()
         for _, make in blocks.span(0, len(blocks)):
-            validator.add_block(make())
+            block = make()
+            validator.add_block(block, block.statements)
         found = [(v.focus, v.path, v.message) for v in validator.report().violations]
         assert found == ([("City/甲市", "mentionedIn", message)] if dangling else [])
     last = max(start for entity, start, _ in blocks.entity_parts if entity == 0)
@@ -475,6 +476,49 @@ def test_plain_writers_write_turtle_as_pyoxigraph_and_jsonld_it_reads() -> None:
     )
     assert '"czr:City/湘潭市"' in document and '"czt:mentionedIn"' in document
     assert json.loads(document)["@context"] == JSONLD_CONTEXT
+
+
+def test_mention_statements_written_from_templates_equal_their_triples_written_one_by_one() -> None:
+    """A block's mention statements are written from a template: the same Turtle and JSON-LD
+    as the writers give for their triples, and the same validation (a count that is no
+    integer breaks StatementShape either way)."""
+    from kg.model import Entity
+    from kg.rdf import (
+        PLAIN,
+        Block,
+        add_entity_node,
+        block_jsonld,
+        block_turtle,
+        jsonld_block,
+        mention_statements,
+        turtle_block,
+    )
+    from kg.validate import FastValidator
+
+    odd = Entity("Park/甲 <园> {区}", "Park", "甲园区", mention_counts=(("d 1", 0), ("d2", 12)))
+    city = Entity("City/乙市", "City", "乙市", mention_counts=(("d1", 3),))
+    for entity in (odd, city):
+        block = Block()
+        add_entity_node(block, entity, PLAIN)
+        block.statements = mention_statements(entity, entity.mention_counts)
+        triples = block.triples()
+        assert len(triples) == block.triple_count() == len(block) + 5 * len(block.statements)
+        assert block_turtle(block) == turtle_block(triples)
+        assert block_jsonld(block) == jsonld_block(triples)
+    only = Block()
+    only.statements = block.statements
+    assert block_turtle(only) == turtle_block(only.triples())
+    assert block_jsonld(only) == jsonld_block(only.triples())
+
+    bad = Block()
+    bad.statements = [(*row[:3], "many") for row in mention_statements(odd, odd.mention_counts)]
+    expanded = bad.triples()
+    reports = []
+    for args in ((bad, bad.statements), (expanded,)):
+        validator = FastValidator()
+        validator.add_block(*args)
+        reports.append(validator.report())
+    assert reports[0] == reports[1] and len(reports[0].violations) == 2
 
 
 def test_rebuild_copies_blocks_only_from_the_files_it_indexed(
