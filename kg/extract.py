@@ -73,8 +73,8 @@ class DocumentContext:
                 continue
             count(division, 10 if cand.start < title_end else 1)
         # Also count divisions named inside longer names (湘乡市长株潭…领导小组办公室).
-        for match in division_matcher().pattern.finditer(document.title):
-            division = gazetteer.resolve(match.group())
+        for start, end in division_matcher().spans(document.title):
+            division = gazetteer.resolve(document.title[start:end])
             if division is not None:
                 count(division, 10)
         home_province = gazetteer.by_code(_top(province_counts)) if province_counts else None
@@ -113,23 +113,23 @@ def canonical_agency(surface: str, context: DocumentContext) -> tuple[str, str]:
     place: Division | None = None
     rest = name
     rule = "agency-as-written"
-    match = division_matcher().pattern.match(name)
-    if match and _PARK_BODY.match(name, match.end()):
+    prefix = division_matcher().prefix(name)
+    if prefix and _PARK_BODY.match(name, len(prefix)):
         # A park's body (X经开区党工委, X高新区管委会) is named after the park as written:
         # 浏阳 there is the park's name, not the level of a division.
         return name, "agency-park-body"
     if (
-        match
-        and len(match.group()) < len(name)
+        prefix
+        and len(prefix) < len(name)
         and (
-            gazetteer.resolve(match.group()).name == match.group()  # type: ignore[union-attr]
-            or len(name) - match.end() <= 6
+            gazetteer.resolve(prefix).name == prefix  # type: ignore[union-attr]
+            or len(name) - len(prefix) <= 6
         )
     ):
         # A short form opens a body's name (湘潭工信局) but also names things of the place
         # (韶山灌区工程管理局 is no 韶山市 body): long rests after a short form stay as written.
-        place = gazetteer.resolve(match.group())
-        rest = name[match.end() :]
+        place = gazetteer.resolve(prefix)
+        rest = name[len(prefix) :]
         rule = "agency-division-prefix"
     elif name[:1] == "省" and context.home_province is not None and name not in ("省长",):
         place, rest, rule = context.home_province, name[1:], "agency-home-province"
@@ -458,16 +458,16 @@ def _name_prefixes(document: Document, mentions: list[Mention]) -> list[Mention]
                 )
             )
         for start, piece in pieces:
-            match = matcher.pattern.match(piece)
-            if match and len(match.group()) < len(piece):
-                division = gazetteer.resolve(match.group())
+            prefix = matcher.prefix(piece)
+            if prefix and len(prefix) < len(piece):
+                division = gazetteer.resolve(prefix)
                 if division is not None:
                     out.append(
                         Mention(
                             doc_id=document.id,
                             start=start,
-                            end=start + match.end(),
-                            text=match.group(),
+                            end=start + len(prefix),
+                            text=prefix,
                             type=level_to_type(division.level),
                             rule=f"name-prefix:{outer.end}",
                             canonical=division.name,
@@ -519,16 +519,17 @@ def _nested_in_agencies(document: Document, mentions: list[Mention]) -> list[Men
     for outer in mentions:
         if outer.type != "Agency" or outer.expands_to:
             continue
-        for match in matcher.pattern.finditer(outer.text):
-            division = gazetteer.resolve(match.group())
-            if division is not None and division.name == match.group() and len(match.group()) >= 3:
-                start = outer.start + match.start()
+        for begin, end in matcher.spans(outer.text):
+            form = outer.text[begin:end]
+            division = gazetteer.resolve(form)
+            if division is not None and division.name == form and len(form) >= 3:
+                start = outer.start + begin
                 out.append(
                     Mention(
                         doc_id=document.id,
                         start=start,
-                        end=start + len(match.group()),
-                        text=match.group(),
+                        end=start + len(form),
+                        text=form,
                         type=level_to_type(division.level),
                         rule="agency-division",
                         canonical=division.name,

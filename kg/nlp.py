@@ -654,9 +654,9 @@ class DivisionMatcher:
                 continue
             forms.add(surface)
         self.forms = frozenset(forms)
-        self.pattern = re.compile(trie_pattern(sorted(forms)))
-        # The same forms as a dict trie for scanning whole documents: ``re`` tries the ~900
-        # first characters of the pattern's top-level alternation one by one at every position.
+        # The forms as a dict trie: a regular expression of them (kg.lexicon.trie_pattern) took
+        # 0.2 s to compile in every process, and ``re`` tries the ~900 first characters of its
+        # top-level alternation one by one at every position of a text.
         self.trie: dict[str, dict] = {}
         self._resolved: dict[str, Division | None] = {}
         for form in forms:
@@ -666,10 +666,11 @@ class DivisionMatcher:
             node[""] = {}
 
     def spans(self, text: str) -> list[tuple[int, int]]:
-        """``(start, end)`` of every match of :attr:`pattern` in ``text``, as ``finditer`` finds
-        them (leftmost, longest, not overlapping), about four times faster."""
+        """``(start, end)`` of every form in ``text``: leftmost, longest, not overlapping (as a
+        regular expression of the forms finds them)."""
         out = []
         root = self.trie
+        longest_end = self._longest_end
         length = len(text)
         i = 0
         while i < length:
@@ -677,23 +678,34 @@ class DivisionMatcher:
             if node is None:
                 i += 1
                 continue
-            end = -1
-            j = i + 1
-            while True:
-                if "" in node:
-                    end = j
-                if j >= length:
-                    break
-                node = node.get(text[j])
-                if node is None:
-                    break
-                j += 1
+            end = longest_end(node, text, i + 1)
             if end > 0:
                 out.append((i, end))
                 i = end
             else:
                 i += 1
         return out
+
+    def prefix(self, text: str) -> str | None:
+        """The longest form that ``text`` begins with."""
+        node = self.trie.get(text[:1])
+        end = self._longest_end(node, text, 1) if node is not None else -1
+        return text[:end] if end > 0 else None
+
+    @staticmethod
+    def _longest_end(node: dict[str, dict], text: str, j: int) -> int:
+        """Where the longest form that reached ``node`` at ``text[j]`` ends (-1: none does)."""
+        end = -1
+        length = len(text)
+        while True:
+            if "" in node:
+                end = j
+            if j >= length:
+                return end
+            node = node.get(text[j])  # type: ignore[assignment]
+            if node is None:
+                return end
+            j += 1
 
     def division(self, surface: str) -> Division | None:
         """The division a matched form names (``Gazetteer.resolve``), None when there is none."""
@@ -1295,11 +1307,10 @@ def _short_agency_ok(text: str, start: int, head_start: int, lexicon: Lexicon) -
         return True
     if name in lexicon.level_prefixes:  # 省委, 市委
         return True
-    matcher = division_matcher()
-    prefix = matcher.pattern.match(name)
-    if prefix and prefix.group() == name:
+    prefix = division_matcher().prefix(name)
+    if prefix == name:
         return name[-1] in "省市县区州" and text[head_start] in "委政党"
-    return bool(prefix) and len(name) > len(prefix.group())
+    return prefix is not None and len(name) > len(prefix)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 kg.nlp.JiebaSegmenter re-implements jieba's default cut for speed; these tests hold it to
 ``jieba.lcut`` on real text (the seed corpus and the held-out documents), on random strings mixing
 known words, unknown characters, digits, Latin letters and punctuation, and after the dictionary
-changes (``add_word``), and the Doc built by the tokenizer to spaCy's own ChineseTokenizer.
+changes (``add_word``), and the Doc built by the tokenizer to spaCy's own ChineseTokenizer; the
+trie of kg.nlp.DivisionMatcher to a regular expression of its forms.
 """
 
 from __future__ import annotations
@@ -168,3 +169,27 @@ def test_jieba_initialised_from_its_cache_as_jieba_does() -> None:
     theirs.initialize()
     assert ours.initialized and ours.total == theirs.total and ours.FREQ == theirs.FREQ
     assert ours.lcut("长株潭城市群一体化发展") == theirs.lcut("长株潭城市群一体化发展")
+
+
+def test_division_matcher_finds_what_a_regular_expression_of_its_forms_finds(
+    texts: list[str],
+) -> None:
+    """The matcher's trie finds the forms a regular expression of them finds (leftmost,
+    longest, not overlapping), and the same longest form at the start of a name."""
+    import re
+
+    from kg.lexicon import trie_pattern
+    from kg.nlp import division_matcher
+
+    matcher = division_matcher()
+    pattern = re.compile(trie_pattern(sorted(matcher.forms)))
+    found = 0
+    for text in texts:
+        spans = matcher.spans(text)
+        assert spans == [match.span() for match in pattern.finditer(text)]
+        found += len(spans)
+        for start, _ in spans[:50]:
+            for name in (text[start:], text[start + 1 :]):
+                match = pattern.match(name)
+                assert matcher.prefix(name) == (match.group() if match else None)
+    assert found > 300 and matcher.prefix("") is None
