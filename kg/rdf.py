@@ -792,29 +792,22 @@ def _jsonld_statement_tokens(row: MentionStatement) -> tuple[str, str, str, str]
     return statement[_DIGEST_AT:], iri(entity), iri(document), f'"{count}"'
 
 
+def _statement_texts(block: Block, form: int) -> list[str]:
+    """The block's statements in one format (0: Turtle, 1: JSON-LD), from its template."""
+    t0, t1, t2, t3, t4 = _statement_templates()[form]
+    tokens = (_turtle_statement_tokens, _jsonld_statement_tokens)[form]
+    return [f"{t0}{s}{t1}{e}{t2}{d}{t3}{c}{t4}" for s, e, d, c in map(tokens, block.statements)]
+
+
 def block_turtle(block: Block) -> str:
     """:func:`turtle_block` of every triple of ``block``, its statements from the template."""
-    text = turtle_block(block)
-    if block.statements:
-        t0, t1, t2, t3, t4 = _statement_templates()[0]
-        tokens = _turtle_statement_tokens
-        text += "".join(
-            f"{t0}{s}{t1}{e}{t2}{d}{t3}{c}{t4}" for s, e, d, c in map(tokens, block.statements)
-        )
-    return text
+    return "".join([turtle_block(block), *_statement_texts(block, 0)])
 
 
 def block_jsonld(block: Block) -> str:
     """:func:`jsonld_block` of every triple of ``block``, its statements from the template."""
-    text = jsonld_block(block)
-    if block.statements:
-        t0, t1, t2, t3, t4 = _statement_templates()[1]
-        tokens = _jsonld_statement_tokens
-        nodes = [
-            f"{t0}{s}{t1}{e}{t2}{d}{t3}{c}{t4}" for s, e, d, c in map(tokens, block.statements)
-        ]
-        text = ",".join([text, *nodes] if text else nodes)
-    return text
+    nodes = _statement_texts(block, 1)
+    return ",".join([jsonld_block(block), *nodes] if block else nodes)
 
 
 # ------------------------------------------------------------------------ writing, reusing
