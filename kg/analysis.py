@@ -23,18 +23,10 @@ from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 from scipy import sparse
 
 from kg.errors import EntityNotFoundError
-from kg.model import RELATION_PREDICATES
+from kg.model import KINDS, ORGANISATION_TYPES, RELATION_PREDICATES
 from kg.network import EdgeEvidence, node_by_name, rdf_to_networkx
 from kg.ontology import COMMUNITY_BASE, CZT, SUGGESTION_BASE
 
-# Collaboration kinds, in the order evidence is shown (the explicit statement first).
-KINDS: tuple[str, ...] = ("cooperation", "co-party", "shared-responsibility", "co-participation")
-KIND_LABELS: dict[str, str] = {
-    "cooperation": "合作",
-    "co-party": "共同签署",
-    "shared-responsibility": "共同负责",
-    "co-participation": "共同参与",
-}
 # Which relation to a shared third node makes two subjects collaborators, and on what targets
 # (None: any target). Co-participation is restricted because taking part in the same plan or
 # organisation is not working together on something.
@@ -43,7 +35,6 @@ _SHARED_TARGET_KINDS: dict[str, tuple[str, frozenset[str] | None]] = {
     "responsibleFor": ("shared-responsibility", None),
     "participatesIn": ("co-participation", frozenset({"Project", "Event"})),
 }
-ORGANISATION_TYPES: tuple[str, ...] = ("Agency", "Park", "Organization", "City", "County")
 LEAD_MARK, SUPPORT_MARK = "牵头", "配合"
 PLACE_PREDICATES: frozenset[str] = frozenset({"partOf", "locatedIn"})
 DIGITS = 6  # rounding of every float written out, so that outputs are byte-stable

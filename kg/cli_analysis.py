@@ -8,27 +8,21 @@ import unicodedata
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-import networkx as nx
 from rdflib import RDFS, Graph
 from rdflib.util import guess_format
 
-from kg.analysis import (
-    KIND_LABELS,
-    KINDS,
-    ORGANISATION_TYPES,
-    Hop,
-    collaboration_network,
-    collaboration_partners,
-    find_entity,
-    find_path,
-    suggest_links,
-)
 from kg.errors import InputError
-from kg.model import ENTITY_TYPES
-from kg.network import EdgeEvidence, rdf_to_networkx
+from kg.model import ENTITY_TYPES, KIND_LABELS, KINDS, ORGANISATION_TYPES
 from kg.ontology import ontology_graph, term
+
+if TYPE_CHECKING:  # (imported by the commands that use them: --help and the other commands
+    # start without numpy, scipy, igraph and networkx, ~0.3 s)
+    import networkx as nx
+
+    from kg.analysis import Hop
+    from kg.network import EdgeEvidence
 
 DEFAULT_GRAPH = Path("outputs/kg.ttl")
 EXCERPT_WIDTH = 70  # characters of an evidence sentence shown around the names it is about
@@ -132,6 +126,9 @@ def load_graph(path: str | Path) -> Graph:
 
 def run_collab(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """``collab NAME``: ranked partners, each with kinds, one evidence sentence and its document."""
+    from kg.analysis import collaboration_network, collaboration_partners, find_entity
+    from kg.network import rdf_to_networkx
+
     out = out or sys.stdout
     network = rdf_to_networkx(load_graph(args.graph))
     node = find_entity(network, args.name)
@@ -194,6 +191,9 @@ def _hop_line(hop: Hop) -> str:
 
 def run_path(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """``path A B``: a shortest path, preferring collaboration links, with evidence per hop."""
+    from kg.analysis import collaboration_network, find_entity, find_path
+    from kg.network import rdf_to_networkx
+
     out = out or sys.stdout
     network = rdf_to_networkx(load_graph(args.graph))
     source, target = find_entity(network, args.source), find_entity(network, args.target)
@@ -216,6 +216,9 @@ def run_path(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 def run_suggest(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """``suggest``: predicted links (Adamic–Adar), with score and shared partners."""
+    from kg.analysis import collaboration_network, suggest_links
+    from kg.network import rdf_to_networkx
+
     out = out or sys.stdout
     collab = collaboration_network(rdf_to_networkx(load_graph(args.graph)))
     types = tuple(args.type) if args.type else ORGANISATION_TYPES

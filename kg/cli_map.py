@@ -11,7 +11,6 @@ from typing import TextIO
 from kg.cli_analysis import DEFAULT_GRAPH, load_graph
 from kg.errors import InputError
 from kg.model import ENTITY_TYPES
-from kg.network import rdf_to_networkx
 
 # Characters that are unsafe or awkward in a file name on some system.
 _UNSAFE_FILE_CHARS = re.compile(r'[\\/:*?"<>|\s]+')
@@ -25,7 +24,8 @@ def default_map_path(graph_path: Path, label: str, depth: int) -> Path:
 
 def run_map(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """``map ENTITY``: the entity, everything within ``--depth`` links, as a self-contained map."""
-    from kg.visualize import ego_network, write_graph_map  # pyvis/igraph: only for this command
+    from kg.network import rdf_to_networkx  # (networkx, pyvis, igraph: only for this command)
+    from kg.visualize import ego_network, write_graph_map
 
     out = out or sys.stdout
     network = rdf_to_networkx(load_graph(args.graph))

@@ -82,6 +82,17 @@ RELATION_PREDICATES: tuple[str, ...] = (
     "participatesIn",
 )
 SYMMETRIC_PREDICATES: frozenset[str] = frozenset({"cooperatesWith"})
+# The kinds of collaboration link kg.analysis derives, in the order evidence is shown (the
+# explicit statement first), with their Chinese labels.
+KINDS: tuple[str, ...] = ("cooperation", "co-party", "shared-responsibility", "co-participation")
+KIND_LABELS: dict[str, str] = {
+    "cooperation": "合作",
+    "co-party": "共同签署",
+    "shared-responsibility": "共同负责",
+    "co-participation": "共同参与",
+}
+# The entity types that act as organisations: the default ends of suggested links.
+ORGANISATION_TYPES: tuple[str, ...] = ("Agency", "Park", "Organization", "City", "County")
 
 
 @slots_init

@@ -5,8 +5,8 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Mapping, Sequence
 
-from kg.analysis import KIND_LABELS, AnalysisResult
-from kg.model import Document
+from kg.analysis import AnalysisResult
+from kg.model import KIND_LABELS, Document
 
 DocumentTable = Mapping[str, Mapping[str, str]]
 

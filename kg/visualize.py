@@ -38,7 +38,7 @@ from pyvis.network import Network
 
 from kg.errors import InputError
 from kg.io import write_atomic
-from kg.model import ENTITY_TYPES, RELATION_PREDICATES
+from kg.model import ENTITY_TYPES, KIND_LABELS, RELATION_PREDICATES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 VIS_NETWORK_VERSION = "9.1.2"  # kg/templates/vis-network.min.js, from pyvis's lib/vis-9.1.2
@@ -603,8 +603,6 @@ def _ontology_labels() -> dict[str, str]:
 
 def relation_label(key: str) -> str:
     """The Chinese name of a relation or collaboration kind, e.g. ``cooperatesWith`` → 合作."""
-    from kg.analysis import KIND_LABELS
-
     if key == SUGGESTED:
         return SUGGESTED_LABEL
     return KIND_LABELS.get(key) or _ontology_labels().get(key) or key

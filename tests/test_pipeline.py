@@ -216,6 +216,19 @@ def test_cli_help_lists_commands_and_every_command_has_help() -> None:
         assert action.help, f"command {action.dest} has no help text"
 
 
+def test_cli_help_does_not_load_the_analysis_stack() -> None:
+    """``--help`` and the query commands start without numpy, scipy, igraph and networkx."""
+    probe = (
+        "import sys; from kg.cli import parser; parser().format_help(); "
+        "print(sorted(m for m in ('kg.analysis', 'networkx', 'scipy', 'igraph') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 def test_build_over_empty_folder_is_a_clear_error(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "build_graph.py", "--corpus", str(tmp_path), "--out", str(tmp_path / "o")],
