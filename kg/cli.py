@@ -7,6 +7,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 
 from kg.errors import KGError
@@ -211,6 +212,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Error: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+# What a shell reports for a writer whose reader went away (128 + SIGPIPE).
+EXIT_READER_GONE = 141
+
+
+def _reader_gone() -> int:
+    """The reader of standard output went away (``… | head``): stop quietly, as a Unix tool
+    does, with standard output sent nowhere so that flushing it at exit cannot fail again."""
+    with suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_READER_GONE
 
 
 def exit_process(code: int) -> None:
@@ -218,9 +234,12 @@ def exit_process(code: int) -> None:
     heap: freeing millions of objects one by one takes seconds (2.9 s of a 10,000-document
     build), and the operating system reclaims the memory at once. Outputs are complete and
     synced by then; other commands exit as usual (their atexit handlers run)."""
+    try:
+        sys.stdout.flush()  # (what is still buffered: its reader may be gone by now)
+    except BrokenPipeError:
+        code = _reader_gone()
     if not _kept_until_exit:
         sys.exit(code)
-    sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
 

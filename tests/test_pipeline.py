@@ -229,6 +229,42 @@ def test_cli_help_does_not_load_the_analysis_stack() -> None:
     assert result.stdout.strip() == "[]"
 
 
+EVERY_TRIPLE = "SELECT ?s ?p ?o WHERE { ?s ?p ?o }"
+
+
+def test_cli_output_to_a_pipe_closed_before_it_is_written_ends_quietly(seed_kg: Path) -> None:
+    """``python -m kg … | head`` with the reader gone before the output (flushed at exit): the
+    command ends with 141, as a Unix tool, and no traceback or "Exception ignored"."""
+    command = [sys.executable, "-m", "kg", "query", "--graph", str(seed_kg), EVERY_TRIPLE]
+    reader = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert reader.stdout is not None and reader.stderr is not None
+    reader.stdout.close()  # (long before the query has run)
+    error = reader.stderr.read().decode()
+    assert reader.wait(timeout=120) == 141
+    assert "Traceback" not in error and "Exception ignored" not in error, error
+
+
+def test_cli_output_to_a_pipe_closed_while_writing_ends_quietly(
+    seed_kg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that fails in the middle of a command (the reader left) ends it with 141, and
+    standard output goes nowhere from then on (nothing fails again at exit)."""
+    import io
+    import os
+
+    from kg.cli import EXIT_READER_GONE, main
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    stdout = io.TextIOWrapper(io.FileIO(write_end, "w"), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdout", stdout)
+    code = main(["query", "--graph", str(seed_kg), "--format", "csv", EVERY_TRIPLE])
+    assert code == EXIT_READER_GONE
+    stdout.write("more")
+    stdout.flush()  # (into /dev/null now)
+    stdout.close()
+
+
 def test_build_over_empty_folder_is_a_clear_error(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "build_graph.py", "--corpus", str(tmp_path), "--out", str(tmp_path / "o")],
