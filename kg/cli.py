@@ -214,6 +214,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return _reader_gone()
+    except OSError as exc:  # a file or folder the command cannot read or write (--out /dev/null/x)
+        if args.debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"Error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
 
 
 # What a shell reports for a writer whose reader went away (128 + SIGPIPE).

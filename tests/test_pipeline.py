@@ -278,6 +278,28 @@ def test_build_over_empty_folder_is_a_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_build_into_an_unusable_folder_is_a_clear_error(tmp_path: Path) -> None:
+    """An output folder that cannot be made (here: under a file) is one line naming it."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "one.txt").write_bytes((ROOT / "corpus" / "002_4318fbb41800f889.txt").read_bytes())
+    out = blocker / "out"
+    result = subprocess.run(
+        [sys.executable, "build_graph.py", "--corpus", str(corpus), "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"Error: {out}") and "Not a directory" in last, last
+    assert "Traceback" not in result.stderr
+    assert blocker.read_text() == "not a folder"
+
+
 def test_build_command_exits_with_its_summary_and_outputs_complete(tmp_path: Path) -> None:
     """The command ends the process without freeing its heap (os._exit): the summary must still
     reach a pipe, and every output must be in place."""
