@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 from rdflib import RDFS, Graph
 from rdflib.util import guess_format
 
+from kg.cli import bounded_int
 from kg.errors import InputError
 from kg.model import ENTITY_TYPES, KIND_LABELS, KINDS, ORGANISATION_TYPES
 from kg.ontology import ontology_graph, term
@@ -241,13 +242,6 @@ def run_suggest(args: argparse.Namespace, out: TextIO | None = None) -> int:
 # Registration
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
-    return value
-
-
 def _add_graph_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--graph",
@@ -267,7 +261,7 @@ def add_analysis_parsers(subparsers: argparse._SubParsersAction) -> None:
     )
     collab.add_argument("name", help="entity label or alias, e.g. 湘潭高新区")
     _add_graph_option(collab)
-    collab.add_argument("--limit", type=_positive_int, default=20, help="partners shown (20)")
+    collab.add_argument("--limit", type=bounded_int(1), default=20, help="partners shown (20)")
     collab.add_argument(
         "--kind",
         action="append",
@@ -302,5 +296,5 @@ def add_analysis_parsers(subparsers: argparse._SubParsersAction) -> None:
         + ")",
     )
     _add_graph_option(suggest)
-    suggest.add_argument("--limit", type=_positive_int, default=20, help="suggestions shown (20)")
+    suggest.add_argument("--limit", type=bounded_int(1), default=20, help="suggestions shown (20)")
     suggest.set_defaults(func=run_suggest)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from kg.cli import bounded_int
 from kg.cli_analysis import DEFAULT_GRAPH, load_graph
 from kg.errors import InputError
 from kg.model import ENTITY_TYPES
@@ -47,16 +48,6 @@ def run_map(args: argparse.Namespace, out: TextIO | None = None) -> int:
     return 0
 
 
-def _depth(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} is negative (0 shows the entity alone)")
-    return value
-
-
 def add_map_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``map`` (sets ``func(args) -> int``)."""
     parser = subparsers.add_parser(
@@ -69,7 +60,10 @@ def add_map_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("entity", help="entity label or alias, e.g. 湘潭市")
     parser.add_argument(
-        "--depth", type=_depth, default=1, help="links to follow from the entity (default: 1)"
+        "--depth",
+        type=bounded_int(0),
+        default=1,
+        help="links to follow from the entity (default: 1; 0: the entity alone)",
     )
     parser.add_argument(
         "--types",

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from kg.cli import bounded_int, positive_seconds
 from kg.errors import QueryError
 from kg.query import (
     DEFAULT_GRAPH,
@@ -64,10 +65,12 @@ def add_query_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         "URL, as given to `kg build --store` (see docs/scale.md)",
     )
     parser.add_argument("--engine", choices=ENGINES, default="oxigraph", help="query engine")
-    parser.add_argument("--timeout", type=float, default=None, help="give up after SECONDS")
+    parser.add_argument(
+        "--timeout", type=positive_seconds, default=None, help="give up after SECONDS"
+    )
     parser.add_argument(
         "--max-width",
-        type=int,
+        type=bounded_int(0),
         default=60,
         help="clip table cells to this many columns (0: never clip)",
     )
@@ -93,7 +96,9 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         ),
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"interface ({DEFAULT_HOST})")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port ({DEFAULT_PORT})")
+    parser.add_argument(
+        "--port", type=bounded_int(0, 65535), default=DEFAULT_PORT, help=f"port ({DEFAULT_PORT})"
+    )
     parser.add_argument(
         "--graph", "-g", type=Path, default=DEFAULT_GRAPH, help=f"graph file ({DEFAULT_GRAPH})"
     )
@@ -104,13 +109,13 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=positive_seconds,
         default=DEFAULT_TIMEOUT,
         help=f"seconds before a query is answered 503 ({DEFAULT_TIMEOUT:g})",
     )
     parser.add_argument(
         "--max-rows",
-        type=int,
+        type=bounded_int(1),
         default=DEFAULT_MAX_ROWS,
         help=f"rows/triples per answer; more are cut ({DEFAULT_MAX_ROWS})",
     )

@@ -265,6 +265,33 @@ def test_cli_output_to_a_pipe_closed_while_writing_ends_quietly(
     stdout.close()
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["build", "--workers", "-3"], "argument --workers: -3 is out of range (at least 0)"),
+        (["serve", "--port", "99999"], "argument --port: 99999 is out of range (from 0 to 65535)"),
+        (["serve", "--max-rows", "0"], "argument --max-rows: 0 is out of range (at least 1)"),
+        (
+            ["serve", "--timeout", "nan"],
+            "argument --timeout: nan is not a number of seconds above 0",
+        ),
+        (["query", "--timeout", "-1"], "argument --timeout: -1 is not a number of seconds above 0"),
+        (["query", "--max-width", "x"], "argument --max-width: 'x' is not a whole number"),
+        (["collab", "甲", "--limit", "0"], "argument --limit: 0 is out of range (at least 1)"),
+        (["map", "甲", "--depth", "-1"], "argument --depth: -1 is out of range (at least 0)"),
+    ],
+)
+def test_cli_numbers_out_of_range_are_usage_errors(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kg.cli import parser
+
+    with pytest.raises(SystemExit) as stop:
+        parser().parse_args(argv)
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.strip().endswith(message)
+
+
 def test_build_over_empty_folder_is_a_clear_error(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "build_graph.py", "--corpus", str(tmp_path), "--out", str(tmp_path / "o")],
