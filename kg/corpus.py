@@ -245,13 +245,22 @@ def read_document(path: Path) -> Document:
     )
 
 
+def check_corpus_folder(folder: Path) -> None:
+    """A corpus must be a folder: a clear error for a missing path or a file."""
+    if folder.exists() and not folder.is_dir():
+        raise NoDocumentsError(
+            f"{folder}: a file, not a corpus folder (give the folder of documents)"
+        )
+    if not folder.is_dir():
+        raise NoDocumentsError(f"{folder}: corpus folder not found")
+
+
 def load_corpus(
     folder: Path, progress: Callable[[str], None] | None = None
 ) -> tuple[list[Document], list[SkippedFile]]:
     """Every supported file of ``folder`` (sorted by name); unusable ones skipped with a reason."""
     folder = Path(folder)
-    if not folder.is_dir():
-        raise NoDocumentsError(f"{folder}: corpus folder not found")
+    check_corpus_folder(folder)
     documents: list[Document] = []
     skipped: list[SkippedFile] = []
     for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):

@@ -39,7 +39,7 @@ from typing import Any
 
 import networkx as nx
 
-from kg.corpus import read_document
+from kg.corpus import check_corpus_folder, read_document
 from kg.errors import InputError, NoDocumentsError, ValidationError
 from kg.files import (
     ChunkReuse,
@@ -440,8 +440,7 @@ class ExtractionCache:
 def corpus_files(folder: Path) -> list[Path]:
     """The files of a corpus folder, as kg.corpus.load_corpus lists them (sorted, no dotfiles)."""
     folder = Path(folder)
-    if not folder.is_dir():
-        raise NoDocumentsError(f"{folder}: corpus folder not found")
+    check_corpus_folder(folder)
     with os.scandir(folder) as entries:  # (file types from the directory: no stat per file)
         names = [e.name for e in entries if not e.name.startswith(".") and e.is_file()]
     return [folder / name for name in sorted(names)]
@@ -1348,8 +1347,3 @@ def _mention_rows(pairs: Sequence[tuple[Mention, str]], start: int, stop: int) -
         (m.doc_id, m.start, m.end, m.text, m.type, m.rule, m.canonical, target)
         for m, target in pairs[start:stop]
     ]
-
-
-def check_corpus_folder(path: Path) -> None:
-    if not path.is_dir():
-        raise InputError(f"{path}: not a folder (give the corpus folder with --corpus)")

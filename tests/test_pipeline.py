@@ -327,6 +327,18 @@ def test_build_into_an_unusable_folder_is_a_clear_error(tmp_path: Path) -> None:
     assert blocker.read_text() == "not a folder"
 
 
+@pytest.mark.parametrize("given", ["a-file.txt", "missing"])
+def test_a_corpus_that_is_no_folder_is_a_clear_error(tmp_path: Path, given: str) -> None:
+    from kg.corpus import load_corpus
+    from kg.pipeline import corpus_files
+
+    (tmp_path / "a-file.txt").write_text("湘潭市与株洲市合作。", encoding="utf-8")
+    expected = "a file, not a corpus folder" if given == "a-file.txt" else "corpus folder not found"
+    for read in (corpus_files, load_corpus):
+        with pytest.raises(NoDocumentsError, match=expected):
+            read(tmp_path / given)
+
+
 def test_build_command_exits_with_its_summary_and_outputs_complete(tmp_path: Path) -> None:
     """The command ends the process without freeing its heap (os._exit): the summary must still
     reach a pipe, and every output must be in place."""
