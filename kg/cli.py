@@ -259,6 +259,7 @@ def _reader_gone() -> int:
     with suppress(OSError, ValueError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
     return EXIT_READER_GONE
 
 
