@@ -247,11 +247,11 @@ def read_document(path: Path) -> Document:
 
 def check_corpus_folder(folder: Path) -> None:
     """A corpus must be a folder: a clear error for a missing path or a file."""
-    if folder.exists() and not folder.is_dir():
-        raise NoDocumentsError(
-            f"{folder}: a file, not a corpus folder (give the folder of documents)"
-        )
     if not folder.is_dir():
+        if folder.exists():
+            raise NoDocumentsError(
+                f"{folder}: a file, not a corpus folder (give the folder of documents)"
+            )
         raise NoDocumentsError(f"{folder}: corpus folder not found")
 
 
