@@ -498,7 +498,11 @@ class GraphBlocks:
     two processes can write the two ends of the sequence.
     """
 
-    def __init__(self, data: KnowledgeGraphData):
+    def __init__(
+        self, data: KnowledgeGraphData, evidence_keys: Sequence[tuple[object, ...]] | None = None
+    ):
+        """``evidence_keys``: per relation, what each piece of its evidence is keyed by (equal
+        keys, equal evidence; by default the evidence's fields)."""
         self.documents, self.entities = data.documents, data.entities
         self.relations = data.relations
         starts_part = _PartStarts()
@@ -533,6 +537,7 @@ class GraphBlocks:
             ]
             for start, stop in zip([0, *cuts], [*cuts, len(fields)], strict=True):
                 add_part((index, start, stop))
+        self.evidence_keys = self.evidence if evidence_keys is None else evidence_keys
 
     def __len__(self) -> int:
         return len(self.documents) + len(self.entity_parts) + len(self.relation_parts)
@@ -559,7 +564,7 @@ class GraphBlocks:
             return key, partial(_entity_block, e, start, stop)
         relation_index, start, stop = self.relation_parts[index - len(self.entity_parts)]
         r, described = self.relations[relation_index], self.described[relation_index]
-        part = (self.evidence[relation_index][start:stop], described[start:stop])
+        part = (self.evidence_keys[relation_index][start:stop], described[start:stop])
         if start == 0:
             head = (r.subject, r.predicate, r.object, r.qualifiers, len(r.evidence))
             key = _key("relation", *head, *part)
