@@ -331,6 +331,37 @@ def test_an_extraction_has_the_same_objects_in_the_same_places_fresh_or_cached()
     assert shared_somewhere  # (the seed has repeated mentions and evidence)
 
 
+def test_relation_evidence_is_keyed_by_its_place_and_equal_keys_are_equal_evidence(
+    corpus: Path,
+) -> None:
+    """The relations table and the graph's blocks key each piece of evidence by its document's
+    file and its index there (kg.pipeline.ExtractedPlaces.relation_evidence): one key per piece
+    of evidence and one piece per key, across all relations; without extractions (no file to
+    key by) a piece is keyed by its fields."""
+    from kg.model import evidence_fields
+    from kg.pipeline import ExtractedPlaces, pack_shared
+    from kg.resolve import resolve
+
+    extractions = [
+        pack_shared(process_file(str(path)).extraction)[1] for path in sorted(corpus.iterdir())
+    ]
+    data = resolve(extractions)
+    keyed = ExtractedPlaces(data, extractions).relation_evidence
+    assert len(keyed) == len(data.relations)
+    key_of: dict[tuple, tuple] = {}
+    fields_of: dict[tuple, tuple] = {}
+    for relation, keys in zip(data.relations, keyed, strict=True):
+        assert len(keys) == len(relation.evidence)
+        for piece, key in zip(relation.evidence, keys, strict=True):
+            fields = evidence_fields(piece)
+            assert [type(part) for part in key] == [bytes, int]  # (every document is a file)
+            assert key_of.setdefault(fields, key) == key
+            assert fields_of.setdefault(key, fields) == fields
+    assert len(fields_of) > len(data.relations) / 2  # (many pieces, some shared by relations)
+    unplaced = ExtractedPlaces(data).relation_evidence
+    assert unplaced == [tuple(map(evidence_fields, r.evidence)) for r in data.relations]
+
+
 def test_no_cache_ignores_and_corrupt_entries_are_misses(
     serial_build, corpus: Path, tmp_path: Path
 ) -> None:
