@@ -24,6 +24,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from json.encoder import encode_basestring as _json_string  # type: ignore[attr-defined]
+from operator import not_
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -501,8 +502,8 @@ class GraphBlocks:
     def __init__(
         self, data: KnowledgeGraphData, evidence_keys: Sequence[tuple[object, ...]] | None = None
     ):
-        """``evidence_keys``: per relation, what each piece of its evidence is keyed by (equal
-        keys, equal evidence; by default the evidence's fields)."""
+        """``evidence_keys``: per relation, what keys each piece of its evidence (one key per
+        piece of evidence and one piece per key; by default the evidence's fields)."""
         self.documents, self.entities = data.documents, data.entities
         self.relations = data.relations
         starts_part = _PartStarts()
@@ -516,28 +517,27 @@ class GraphBlocks:
             cuts = [i for i in range(1, len(counts)) if starts_part[counts[i][0]]]
             for start, stop in zip([0, *cuts], [*cuts, len(counts)], strict=True):
                 add_part((index, start, stop))
+        if evidence_keys is None:  # (fields as tuples: they hash in C, Evidence in Python)
+            evidence_keys = [tuple(map(evidence_fields, r.evidence)) for r in self.relations]
+        self.evidence_keys = evidence_keys
         self.described: list[tuple[bool, ...]] = []
-        self.evidence: list[tuple[tuple, ...]] = []  # per relation, its evidence as fields
         self.relation_parts: list[tuple[int, int, int]] = []  # (relation index, start, stop)
         add_part = self.relation_parts.append
-        # Evidence as its fields (what makes two equal): tuples hash in C, Evidence in Python.
         seen: set[tuple] = set()
-        for index, relation in enumerate(self.relations):
-            fields = tuple(map(evidence_fields, relation.evidence))
-            self.evidence.append(fields)
-            self.described.append(tuple(item not in seen for item in fields))
-            seen.update(fields)
-            if len(fields) < 2:  # (most relations)
-                add_part((index, 0, len(fields)))
+        for index, keys in enumerate(evidence_keys):
+            self.described.append(tuple(map(not_, map(seen.__contains__, keys))))
+            seen.update(keys)
+            if len(keys) < 2:  # (most relations)
+                add_part((index, 0, len(keys)))
                 continue
+            documents = [piece.doc_id for piece in self.relations[index].evidence]
             cuts = [
                 i
-                for i in range(1, len(fields))
-                if fields[i][0] != fields[i - 1][0] and starts_part[fields[i][0]]
+                for i in range(1, len(documents))
+                if documents[i] != documents[i - 1] and starts_part[documents[i]]
             ]
-            for start, stop in zip([0, *cuts], [*cuts, len(fields)], strict=True):
+            for start, stop in zip([0, *cuts], [*cuts, len(documents)], strict=True):
                 add_part((index, start, stop))
-        self.evidence_keys = self.evidence if evidence_keys is None else evidence_keys
 
     def __len__(self) -> int:
         return len(self.documents) + len(self.entity_parts) + len(self.relation_parts)
