@@ -50,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="its build's output folder")
     parser.add_argument("--repeat", type=int, default=5, help="timings to take the fastest of")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     options = BuildOptions(corpus=args.corpus, out=args.out, workers=1, maps=False)
     gc.disable()  # as in the build (kg.pipeline.gc_paused)
     corpus = extract_corpus(options, lambda _message: None, StageTimer())

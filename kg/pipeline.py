@@ -1222,6 +1222,7 @@ class ExtractedPlaces:
     is keyed by its fields.
 
     ``file[doc_id]``: what keys the document's objects (its id, path and content hash);
+    ``mentions[doc_id]``: its extraction's mentions (their places: :meth:`mention_indexes`);
     ``relation_evidence``: what keys each relation's evidence (:func:`_evidence_keys`)."""
 
     def __init__(self, data: KnowledgeGraphData, extractions: Iterable[DocumentExtraction] = ()):
@@ -1241,7 +1242,9 @@ class ExtractedPlaces:
 
 
 def _evidence_keys(
-    relations: Sequence[Relation], extracted: Mapping[str, DocumentExtraction], files: dict
+    relations: Sequence[Relation],
+    extracted: Mapping[str, DocumentExtraction],
+    files: Mapping[str, str],
 ) -> list[tuple[tuple, ...]]:
     """Per relation, each piece of its evidence as (a digest of what keys its document, its index
     among the document's relation candidates), or as its fields when not found: what keys both
