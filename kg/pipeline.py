@@ -1068,6 +1068,8 @@ class StagedTables:
     ) -> StagedTables:
         """``places``: what keys the tables' chunks (see :class:`ExtractedPlaces`)."""
         out.mkdir(parents=True, exist_ok=True)
+        # One for both tables: it keys every relation's evidence when made.
+        places = places or ExtractedPlaces(data)
         staged = cls(out)
         previous = _table_index(out) if reuse else {}
         try:
