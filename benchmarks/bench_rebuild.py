@@ -33,7 +33,7 @@ from kg.pipeline import BuildOptions, build  # noqa: E402
 
 # What is timed: "module:attribute" or "module:Class.method".
 TIMED = (
-    "kg.pipeline:unpack_extraction",
+    "kg.pipeline:unpack_rows",
     "kg.pipeline:_content_hash",
     "kg.pipeline:resolve",
     "kg.resolve:_spelling_variants",

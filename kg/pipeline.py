@@ -34,7 +34,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from itertools import count, repeat
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -59,14 +59,18 @@ from kg.model import (
     Document,
     DocumentExtraction,
     Evidence,
+    ExtractionRows,
     KnowledgeGraphData,
+    LinkPart,
     Mention,
+    MentionLinks,
+    MentionRow,
     Relation,
-    RelationCandidate,
     Sentence,
     SentenceSpans,
     SkippedFile,
     evidence_fields,
+    mention_row,
 )
 from kg.rdf import BlockReuse, GraphBlocks, GraphWriter, Segment, entity_iri, keyed_blocks
 from kg.resolve import resolve
@@ -81,7 +85,7 @@ PER_DOCUMENT_LIBRARIES = ("spacy", "jieba", "opencc", "trafilatura", "charset-no
 CACHE_FORMAT = 4  # bump when FileResult / the cache layout changes
 BLOCK_INDEX = "graph-blocks.marshal"  # in OUT/.cache: the previous build's blocks (kg.rdf)
 TABLE_INDEX = "table-chunks.marshal"  # and the chunks of its CSV tables (StagedTables)
-TABLE_FORMAT = 3
+TABLE_FORMAT = 4
 TABLE_PART = 32  # about one document (or relation subject) in TABLE_PART starts a table chunk
 # Betweenness is exact on collaboration networks up to this many nodes; above, this many sampled
 # sources with a fixed seed (exact betweenness is O(nodes × edges): the collaboration network of
@@ -245,7 +249,7 @@ def _process_file_packed(path: str) -> FileResult:
     result = process_file(path)
     if result.extraction is None:
         return result
-    return FileResult(path, packed=pack_extraction(result.extraction))
+    return FileResult(path, packed=pack_rows(result.extraction)[0])
 
 
 def process_file_bytes(path: str, raw: bytes) -> FileResult:
@@ -266,17 +270,12 @@ def process_file_bytes(path: str, raw: bytes) -> FileResult:
 # ------------------------------------------------------------------------------ the cache
 
 
-def pack_extraction(extraction: DocumentExtraction) -> bytes:
-    """An extraction as bytes (marshal of plain tuples: unpacking builds each object once through
-    its constructor, several times faster than unpickling dataclasses)."""
-    return pack_shared(extraction)[0]
-
-
-def pack_shared(extraction: DocumentExtraction) -> tuple[bytes, DocumentExtraction]:
-    """The extraction packed (:func:`pack_extraction`), and the extraction with equal mentions
-    (and equal pieces of evidence) made one object, as :func:`unpack_extraction` makes them.
-    Read from the cache or extracted anew, a document's extraction so holds the same objects in
-    the same places (what keys the tables' chunks: :class:`ExtractedPlaces`)."""
+def pack_rows(extraction: DocumentExtraction) -> tuple[bytes, ExtractionRows]:
+    """The extraction as bytes (marshal of its rows: unpacking them is several times faster than
+    unpickling dataclasses), and its rows as :func:`unpack_rows` reads them back: read from the
+    cache or extracted anew, a document's extraction has the same rows in the same places (what
+    keys the tables' chunks: :class:`ExtractedPlaces`)."""
+    rows = ExtractionRows.of(extraction)
     d = extraction.document
     sentences = tuple((s.start, s.end) for s in d.sentences)
     if any(d.text[s.start : s.end] != s.text for s in d.sentences):
@@ -293,63 +292,16 @@ def pack_shared(extraction: DocumentExtraction) -> tuple[bytes, DocumentExtracti
         d.encoding,
         d.content_hash,
     )
-    # Equal strings as one object: marshal writes the repeats as references, which read back
-    # faster (and as one object again: less memory, and dict lookups that compare by identity).
-    strings: dict[str, str] = {}
-    share = strings.setdefault
-    mention_rows: dict[tuple, int] = {}
-    mentions_made: list[Mention] = []  # the first of each set of equal mentions
-
-    def mention(m: Mention) -> int:
-        text, rule = share(m.text, m.text), share(m.rule, m.rule)
-        row = (m.doc_id, m.start, m.end, text, m.type, rule, share(m.canonical, m.canonical))
-        row += (m.code and share(m.code, m.code), tuple(share(n, n) for n in m.expands_to))
-        index = mention_rows.setdefault(row, len(mention_rows))
-        if index == len(mentions_made):
-            mentions_made.append(m)
-        return index
-
-    evidence_rows: dict[tuple, int] = {}
-    evidence_made: list[Evidence] = []
-
-    def evidence(e: Evidence) -> int:
-        row = tuple(share(x, x) if isinstance(x, str) else x for x in evidence_fields(e))
-        index = evidence_rows.setdefault(row, len(evidence_rows))
-        if index == len(evidence_made):
-            evidence_made.append(e)
-        return index
-
-    mentions = tuple(mention(m) for m in extraction.mentions)
-    candidates = tuple(
-        (
-            mention(c.subject),
-            c.predicate,
-            mention(c.object),
-            evidence(c.evidence),
-            tuple(tuple(q) for q in c.qualifiers),
-        )
-        for c in extraction.relations
-    )
+    evidence = tuple(map(evidence_fields, rows.evidence))
     packed = marshal.dumps(
-        (CACHE_FORMAT, document, tuple(mention_rows), mentions, tuple(evidence_rows), candidates)
+        (CACHE_FORMAT, document, rows.table, rows.mentions, evidence, rows.candidates)
     )
-    relations = tuple(
-        c
-        if c.subject is mentions_made[s]
-        and c.object is mentions_made[o]
-        and c.evidence is evidence_made[e]
-        else RelationCandidate(
-            mentions_made[s], c.predicate, mentions_made[o], evidence_made[e], c.qualifiers
-        )
-        for c, (s, _, o, e, _) in zip(extraction.relations, candidates, strict=True)
-    )
-    shared = DocumentExtraction(d, tuple(mentions_made[i] for i in mentions), relations)
-    return packed, shared
+    return packed, rows
 
 
-def unpack_extraction(packed: bytes) -> DocumentExtraction:
-    """The extraction of :func:`pack_extraction`."""
-    version, document, table, mentions, evidence_table, candidates = marshal.loads(packed)
+def unpack_rows(packed: bytes) -> ExtractionRows:
+    """The rows of :func:`pack_rows` (only the evidence made objects)."""
+    version, document, table, mentions, evidence, candidates = marshal.loads(packed)
     if version != CACHE_FORMAT:
         raise ValueError(f"cache format {version}")
     doc_id, path, title, text, sentences, *rest = document
@@ -357,16 +309,12 @@ def unpack_extraction(packed: bytes) -> DocumentExtraction:
         sentences = SentenceSpans(text, sentences)
     else:
         sentences = tuple(Sentence(*s) for s in sentences)
-    objects = [Mention(*row) for row in table]
-    evidence = [Evidence(*row) for row in evidence_table]
-    in_order = mentions == tuple(range(len(objects)))  # (the usual case: each once, in order)
-    return DocumentExtraction(
-        document=Document(doc_id, path, title, text, sentences, *rest),
-        mentions=tuple(objects) if in_order else tuple(objects[i] for i in mentions),
-        relations=tuple(
-            RelationCandidate(objects[s], predicate, objects[o], evidence[e], quals)
-            for s, predicate, o, e, quals in candidates
-        ),
+    return ExtractionRows(
+        Document(doc_id, path, title, text, sentences, *rest),
+        table,
+        mentions,
+        tuple(Evidence(*row) for row in evidence),
+        candidates,
     )
 
 
@@ -398,12 +346,12 @@ class ExtractionCache:
     def key(path: str, content_hash: str) -> str:
         return hashlib.sha256(f"{path}\x1f{content_hash}".encode()).hexdigest()[:40] + ".marshal"
 
-    def get(self, path: str, content_hash: str) -> DocumentExtraction | None:
+    def get(self, path: str, content_hash: str) -> ExtractionRows | None:
         try:
             # (os.path and open rather than pathlib: a third of the time for 10,000 entries)
             with open(os.path.join(self.folder, self.key(path, content_hash)), "rb") as entry:
                 packed = entry.read()
-            extraction = unpack_extraction(packed)
+            extraction = unpack_rows(packed)
         except Exception:  # missing, truncated or from an incompatible layout
             return None
         document = getattr(extraction, "document", None)
@@ -411,12 +359,9 @@ class ExtractionCache:
             return None
         return extraction
 
-    def put(self, extraction: DocumentExtraction, packed: bytes | None = None) -> None:
-        """Store an extraction (``packed``: the same, already packed)."""
-        document = extraction.document
+    def put(self, document: Document, packed: bytes) -> None:
+        """Store a document's extraction, packed (:func:`pack_rows`)."""
         target = self.folder / self.key(document.path, document.content_hash)
-        if packed is None:
-            packed = pack_extraction(extraction)
         # Renamed into place (readers never see half a file); unsynced: a lost entry is a miss.
         write_atomic(target, packed, sync=False)
 
@@ -478,11 +423,7 @@ def run_file_tasks(paths: Sequence[str], options: BuildOptions, log: Log) -> Ite
     if context.get_start_method() == "fork":
         prepare_worker()  # forked workers inherit the loaded pipeline instead of each loading it
     with ProcessPoolExecutor(workers, mp_context=context, initializer=prepare_worker) as pool:
-        for result in pool.map(_process_file_packed, paths, chunksize=chunk):
-            if result.packed is not None:
-                extraction = unpack_extraction(result.packed)
-                result = FileResult(result.path, extraction=extraction, packed=result.packed)
-            yield result
+        yield from pool.map(_process_file_packed, paths, chunksize=chunk)
 
 
 def _progress(log: Log, done: int, total: int) -> None:
@@ -494,7 +435,7 @@ def _progress(log: Log, done: int, total: int) -> None:
 class CorpusExtraction:
     documents: list[Document]
     skipped: list[SkippedFile]
-    extractions: list[DocumentExtraction]
+    extractions: list[ExtractionRows]
     cache_hits: int
 
 
@@ -504,45 +445,47 @@ def extract_corpus(options: BuildOptions, log: Log, timer: StageTimer) -> Corpus
         paths = corpus_files(Path(options.corpus))
         # Without use_cache (--no-cache) nothing is read from the cache, but it is rebuilt.
         cache = ExtractionCache(Path(options.out) / ".cache")
-        results: dict[str, FileResult] = {}
+        found: dict[str, ExtractionRows | SkippedFile] = {}
         hashes: dict[str, str] = {}
         with gc_paused():
             for path in paths if options.use_cache else ():
                 content_hash = _content_hash(path)
                 hit = cache.get(str(path), content_hash) if content_hash else None
                 if hit is not None:
-                    results[str(path)] = FileResult(str(path), extraction=hit)
+                    found[str(path)] = hit
                     hashes[str(path)] = content_hash  # type: ignore[assignment]
             # The documents read from the cache (1.6 million objects at 10,000 documents) are
             # kept to the end of the build: frozen until then (build unfreezes), the collections
             # that extracting new documents triggers do not walk them again and again (~2 s).
             # Frozen before collection resumes, or the first one walks them all (~1 s).
             gc.freeze()
-    hits = len(results)
-    todo = [str(p) for p in paths if str(p) not in results]
+    hits = len(found)
+    todo = [str(p) for p in paths if str(p) not in found]
     with timer("extract"):
         if todo:
             log(f"Reading and extracting {len(todo)} document(s) ({hits} from the cache)…")
             for done, result in enumerate(run_file_tasks(todo, options, log), 1):
-                if result.extraction is not None:
-                    extraction, packed = result.extraction, result.packed
-                    if packed is None:  # (extracted here: equal objects made one, as unpacked)
-                        packed, extraction = pack_shared(extraction)
-                    hashes[result.path] = extraction.document.content_hash
-                    cache.put(extraction, packed)
-                    # Kept without its bytes (250 MB at 10,000 documents).
-                    result = FileResult(result.path, extraction=extraction)
-                results[result.path] = result
+                if result.skipped is not None:
+                    found[result.path] = result.skipped
+                else:
+                    if result.packed is None:  # (extracted in this process)
+                        assert result.extraction is not None
+                        packed, rows = pack_rows(result.extraction)
+                    else:  # (by a worker: its bytes are the cache entry)
+                        packed, rows = result.packed, unpack_rows(result.packed)
+                    hashes[result.path] = rows.document.content_hash
+                    cache.put(rows.document, packed)
+                    found[result.path] = rows  # (kept without its bytes: 250 MB at 10,000)
                 # Kept to the end of the build as well: frozen, each document's objects are not
                 # walked again by the collections the next documents trigger (as those read
                 # from the cache above).
                 gc.freeze()
                 _progress(log, done, len(todo))
-    ordered = [results.pop(str(p)) for p in paths]
-    skipped = [r.skipped for r in ordered if r.skipped is not None]
+    ordered = [found.pop(str(p)) for p in paths]
+    skipped = [r for r in ordered if isinstance(r, SkippedFile)]
     for item in skipped:
         log(f"warning: skipped {item.path}: {item.reason}")
-    extractions = [r.extraction for r in ordered if r.extraction is not None]
+    extractions = [r for r in ordered if isinstance(r, ExtractionRows)]
     if not extractions:
         reasons = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in skipped) or "no files"
         raise NoDocumentsError(f"{options.corpus}: no usable document ({reasons})")
@@ -1214,38 +1157,32 @@ def entity_rows(data: KnowledgeGraphData) -> list[tuple]:
 
 
 class ExtractedPlaces:
-    """Where each mention and piece of evidence lies in its document's extraction.
+    """What keys the objects of each document's extraction in the tables' chunks.
 
-    Left as extracted by resolution, such an object is whatever its document's file (path and
-    content hash) makes it under the pipeline's version, so the table chunks made of it are
-    keyed by its file and index rather than by its fields: the marshal bytes of the fields took
-    ~3 s at 10,000 documents, and rows are only made for chunks the previous build did not
-    write. An object not found (respelled by resolution, of a document not read from a file)
-    is keyed by its fields.
+    Left as extracted by resolution, a mention or piece of evidence is whatever its document's
+    file (path and content hash) makes it under the pipeline's version, so the table chunks made
+    of it are keyed by its file and index rather than by its fields: the marshal bytes of the
+    fields took ~3 s at 10,000 documents, and rows are only made for chunks the previous build
+    did not write. An object not found (respelled by resolution, of a document not read from a
+    file) is keyed by its fields.
 
-    ``file[doc_id]``: what keys the document's objects (its id, path and content hash);
-    ``mentions[doc_id]``: its extraction's mentions (their places: :meth:`mention_indexes`);
-    ``relation_evidence``: what keys each relation's evidence (:func:`_evidence_keys`)."""
+    ``file[doc_id]``: what keys the document's objects (its id, path and content hash; only its
+    id when it was not read from a file); ``relation_evidence``: what keys each relation's
+    evidence (:func:`_evidence_keys`)."""
 
-    def __init__(self, data: KnowledgeGraphData, extractions: Iterable[DocumentExtraction] = ()):
+    def __init__(self, data: KnowledgeGraphData, extractions: Iterable[ExtractionRows] = ()):
         self.version = pipeline_version()
         extracted = {e.document.id: e for e in extractions if e.document.content_hash}
         self.file = {
             d.id: f"{d.id}\x1f{d.path}\x1f{d.content_hash}" if d.id in extracted else d.id
             for d in data.documents
         }
-        self.mentions = {doc_id: e.mentions for doc_id, e in extracted.items()}
         self.relation_evidence = _evidence_keys(data.relations, extracted, self.file)
-
-    def mention_indexes(self, doc_id: str) -> dict[int, int]:
-        """id() of each mention of the document's extraction → its index (made when asked for,
-        once per document: 1.1 million entries at 10,000 documents)."""
-        return {id(m): i for i, m in enumerate(self.mentions.get(doc_id, ()))}
 
 
 def _evidence_keys(
     relations: Sequence[Relation],
-    extracted: Mapping[str, DocumentExtraction],
+    extracted: Mapping[str, ExtractionRows],
     files: Mapping[str, str],
 ) -> list[tuple[tuple, ...]]:
     """Per relation, each piece of its evidence as (a digest of what keys its document, its index
@@ -1254,7 +1191,7 @@ def _evidence_keys(
     10,000 documents). Looked up in C: ~340,000 pieces at 10,000 documents."""
     places: dict[int, tuple[bytes, int]] = {}  # id() of a piece → its place
     for doc_id, extraction in extracted.items():
-        pieces = list(map(_EVIDENCE, extraction.relations))
+        pieces = list(map(extraction.evidence.__getitem__, map(_EVIDENCE, extraction.candidates)))
         digest = chunk_key(files[doc_id])
         places.update(zip(map(id, pieces), zip(repeat(digest), count()), strict=False))
     place = places.get
@@ -1268,7 +1205,7 @@ def _evidence_keys(
     return keyed
 
 
-_EVIDENCE = attrgetter("evidence")
+_EVIDENCE = itemgetter(3)  # (of a candidate row)
 
 
 def relation_chunks(
@@ -1326,36 +1263,42 @@ def mention_chunks(
     data: KnowledgeGraphData, places: ExtractedPlaces | None = None
 ) -> Iterator[KeyedChunk]:
     """The rows of mentions.csv (a mention and its entity each) in chunks that begin at
-    documents chosen by content, keyed (see :class:`ExtractedPlaces`)."""
+    documents chosen by content, keyed (see :class:`ExtractedPlaces`): a mention as extracted by
+    its row's index when its document was read from a file, else by its fields."""
     places = places or ExtractedPlaces(data)
-    pairs = data.mentions
+    parts = MentionLinks.of(data.mentions).parts
     start = 0
     documents: list[tuple[str, int]] = []  # (what keys it, where its mentions begin)
     mentions: list[int | tuple] = []
     targets: list[str] = []
-    index_of: dict[int, int] = {}
-    document = None
-    for index, (m, target) in enumerate(pairs):
-        if m.doc_id != document:
-            document = m.doc_id
-            if index and content_cut(document, TABLE_PART):
-                key = chunk_key("mentions", places.version, documents, mentions, targets)
-                yield key, partial(_mention_rows, pairs, start, index)
-                start, documents, mentions, targets = index, [], [], []
-            documents.append((places.file.get(document, document), len(mentions)))
-            index_of = places.mention_indexes(document)
-        place = index_of.get(id(m))
-        if place is None:
-            place = (m.start, m.end, m.text, m.type, m.rule, m.canonical)
-        mentions.append(place)
-        targets.append(target)
-    if pairs:
+    for index, (doc_id, rows, pairs) in enumerate(parts):
+        if index and content_cut(doc_id, TABLE_PART):
+            key = chunk_key("mentions", places.version, documents, mentions, targets)
+            yield key, partial(_mention_rows, parts[start:index])
+            start, documents, mentions, targets = index, [], [], []
+        file = places.file.get(doc_id, doc_id)
+        documents.append((file, len(mentions)))
+        refs, found = zip(*pairs, strict=True) if pairs else ((), ())
+        if file == doc_id:  # (not read from a file: its rows' indexes say nothing)
+            refs = tuple(_fields(ref, rows) for ref in refs)
+        elif not all(type(ref) is int for ref in refs):
+            refs = tuple(ref if type(ref) is int else mention_row(ref) for ref in refs)
+        mentions += refs
+        targets += found
+    if parts:
         key = chunk_key("mentions", places.version, documents, mentions, targets)
-        yield key, partial(_mention_rows, pairs, start, len(pairs))
+        yield key, partial(_mention_rows, parts[start:])
 
 
-def _mention_rows(pairs: Sequence[tuple[Mention, str]], start: int, stop: int) -> list[tuple]:
-    return [
-        (m.doc_id, m.start, m.end, m.text, m.type, m.rule, m.canonical, target)
-        for m, target in pairs[start:stop]
-    ]
+def _fields(ref: int | Mention, rows: Sequence[MentionRow]) -> MentionRow:
+    """A link's mention as its row of fields (the index of its row, or a Mention)."""
+    return rows[ref] if type(ref) is int else mention_row(ref)  # type: ignore[index,arg-type]
+
+
+def _mention_rows(parts: Sequence[LinkPart]) -> list[tuple]:
+    found = []
+    for _doc_id, rows, pairs in parts:
+        for ref, target in pairs:
+            doc_id, start, end, text, type_name, rule, canonical, *_ = _fields(ref, rows)
+            found.append((doc_id, start, end, text, type_name, rule, canonical, target))
+    return found

@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import fields
 from itertools import islice
-from operator import attrgetter, lt
+from operator import attrgetter, itemgetter, lt
 
 from kg.gazetteer import load_gazetteer
 from kg.lexicon import load_lexicon
@@ -20,8 +20,12 @@ from kg.model import (
     DocumentExtraction,
     Entity,
     Evidence,
+    ExtractionRows,
     KnowledgeGraphData,
+    LinkPart,
     Mention,
+    MentionLinks,
+    MentionRow,
     Merge,
     Relation,
 )
@@ -97,9 +101,12 @@ class _EntityTargets(dict[tuple[str, str, tuple[str, ...]], tuple[tuple[str, str
         return pairs
 
 
-def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
+def resolve(extractions: Iterable[DocumentExtraction | ExtractionRows]) -> KnowledgeGraphData:
     """Merge the per-document results into entities and relations (deterministic order)."""
-    extractions = sorted(extractions, key=lambda e: e.document.id)
+    extractions = sorted(
+        (e if isinstance(e, ExtractionRows) else ExtractionRows.of(e) for e in extractions),
+        key=lambda e: e.document.id,
+    )
     spellings = _spelling_variants(extractions)
     targets_of = _EntityTargets()
     rule_kinds = _RuleKinds()
@@ -109,7 +116,10 @@ def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
     codes: dict[str, str] = {}
     # Each document's links (offset, entity id, place in the list, mention); sorted by document,
     # offset and entity at the end (each document on its own: the same order as one sort of all).
-    links: dict[str, list[tuple[int, str, int, Mention]]] = defaultdict(list)
+    # A mention as extracted is the index of its row in its document's table (the first
+    # document of that id: tables), made a Mention only if read (kg.model.MentionLinks).
+    links: dict[str, list[tuple[int, str, int, int | Mention]]] = defaultdict(list)
+    tables: dict[str, tuple[MentionRow, ...]] = {}
 
     # (type, canonical, expands_to) of a mention → what every mention so named shares: its
     # respelling, whether it can be an alias and carry a code, and its entities' records (fetched
@@ -136,52 +146,65 @@ def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
         may_alias = not (expands_to and type_name == "City")
         return respelled, may_alias, not expands_to, tuple(entities)
 
-    nested: list[Mention] = []
+    nested: list[tuple[MentionRow, int | None]] = []  # (row, its index if it can be linked by it)
     for extraction in extractions:
         own_id = extraction.document.id
         own_links = links[own_id]
-        for mention in extraction.mentions:
-            is_nested, rule_aliases = rule_kinds[mention.rule]
+        table = extraction.table
+        indexed = tables.setdefault(own_id, table) is table
+        for index in extraction.mentions:
+            row = table[index]
+            doc_id, start, _end, text, type_name, rule, canonical, code, expands_to = row
+            is_nested, rule_aliases = rule_kinds[rule]
+            own = indexed and doc_id == own_id
             if is_nested:
                 # A place inside a longer name (湘潭 in 湘潭高新区) is no mention of its own: it
                 # only links the name to an entity found elsewhere.
-                nested.append(mention)
+                nested.append((row, index if own else None))
                 continue
-            key = (mention.type, mention.canonical, mention.expands_to)
+            key = (type_name, canonical, expands_to)
             found = named.get(key)
             if found is None:
                 found = named[key] = name_entities(key)
             respelled, may_alias, may_have_code, entities = found
             if respelled is not None:
-                mention = _respell(mention, *respelled)
+                ref: int | Mention = _respell(row, *respelled)
+            else:
+                ref = index if own else Mention(*row)
             alias = may_alias and rule_aliases
-            text, doc_id = mention.text, mention.doc_id
             document_links = own_links if doc_id == own_id else links[doc_id]
-            code = mention.code if may_have_code else None
+            if not may_have_code:
+                code = None
             for target, surfaces, documents in entities:
                 if alias:
                     surfaces.add(text)
                 documents.append(doc_id)
                 if code:
                     codes[target] = code
-                document_links.append((mention.start, target, len(document_links), mention))
+                document_links.append((start, target, len(document_links), ref))
 
-    for mention in nested:
-        mention = spellings.respell(mention)
-        ((_, target),) = targets_of[mention.type, mention.canonical, ()]
-        if mention.type == "City" and mention.code:
+    for row, index in nested:
+        doc_id, start, _end, text, type_name, _rule, canonical, code, _expands_to = row
+        respelled = spellings.spelling(type_name, canonical)
+        if respelled is not None:
+            ref = _respell(row, *respelled)
+            canonical = respelled[0]
+        else:
+            ref = Mention(*row) if index is None else index
+        ((_, target),) = targets_of[type_name, canonical, ()]
+        if type_name == "City" and code:
             # A city named only inside other names (深圳 in 深圳科技园, 深圳力合科创) is still a
             # place the document speaks of.
             record = records.get(target)
             if record is None:
-                labels[target] = (mention.type, mention.canonical)
+                labels[target] = (type_name, canonical)
                 record = records[target] = _EntityRecord()
-            codes[target] = mention.code
-            record.surfaces.add(mention.text)
-            record.documents.append(mention.doc_id)
+            codes[target] = code
+            record.surfaces.add(text)
+            record.documents.append(doc_id)
         if target in labels:
-            document_links = links[mention.doc_id]
-            document_links.append((mention.start, target, len(document_links), mention))
+            document_links = links[doc_id]
+            document_links.append((start, target, len(document_links), ref))
     entities = []
     for target in sorted(labels):
         type_name, label = labels[target]
@@ -217,17 +240,19 @@ def resolve(extractions: Iterable[DocumentExtraction]) -> KnowledgeGraphData:
         )
     # Links by document, offset and entity, ties in the order found (each link's place in its
     # list decides: no key tuple per link, and the mentions are never compared).
-    mention_links: list[tuple[Mention, str]] = []
+    parts: list[LinkPart] = []
     for doc_id in sorted(links):
         document_links = links[doc_id]
         document_links.sort()
-        mention_links += [(m, t) for _, t, _, m in document_links if t not in dropped]
+        pairs = [(m, t) for _, t, _, m in document_links if t not in dropped]
+        if pairs:
+            parts.append((doc_id, tables.get(doc_id, ()), pairs))
     documents = tuple(e.document for e in extractions)
     return KnowledgeGraphData(
         documents=documents,
         entities=tuple(entities),
         relations=relations,
-        mentions=tuple(mention_links),
+        mentions=MentionLinks(parts),
     )
 
 
@@ -258,16 +283,16 @@ class _RuleKinds(dict[str, tuple[bool, bool]]):
 
 
 _MENTION_FIELDS = tuple(f.name for f in fields(Mention))
-_MENTION_VALUES = attrgetter(*_MENTION_FIELDS)
 _CANONICAL_AT, _RULE_AT = _MENTION_FIELDS.index("canonical"), _MENTION_FIELDS.index("rule")
+# (type, canonical, expands_to) of a mention's row: what names it
+_NAME_OF_ROW = itemgetter(*map(_MENTION_FIELDS.index, ("type", "canonical", "expands_to")))
 
 
-def _respell(mention: Mention, canonical: str, rule: str) -> Mention:
-    """The mention under another spelling of its name, the rule that chose it appended
-    (``dataclasses.replace`` does the same, at twice the cost)."""
-    values = list(_MENTION_VALUES(mention))
+def _respell(row: MentionRow, canonical: str, rule: str) -> Mention:
+    """The mention under another spelling of its name, the rule that chose it appended."""
+    values = list(row)
     values[_CANONICAL_AT] = canonical
-    values[_RULE_AT] = f"{mention.rule}|{rule}"
+    values[_RULE_AT] = f"{row[_RULE_AT]}|{rule}"
     return Mention(*values)
 
 
@@ -297,7 +322,7 @@ def _sorted_evidence(found: list[Evidence]) -> tuple[Evidence, ...]:
 
 
 def _resolve_relations(
-    extractions: list[DocumentExtraction],
+    extractions: list[ExtractionRows],
     spellings: _Spellings,
     known: set[str],
     targets_of: _EntityTargets,
@@ -305,15 +330,15 @@ def _resolve_relations(
     # (type, canonical, expands_to) of a relation end → the known entities it stands for
     ends: dict[tuple[str, str, tuple[str, ...]], tuple[str, ...]] = {}
 
-    def known_targets(end: Mention) -> tuple[str, ...]:
-        key = (end.type, end.canonical, end.expands_to)
+    def known_targets(end: MentionRow) -> tuple[str, ...]:
+        key = _NAME_OF_ROW(end)
         found = ends.get(key)
         if found is None:
-            canonical = end.canonical
-            respelled = spellings.spelling(end.type, canonical)
+            type_name, canonical, expands_to = key
+            respelled = spellings.spelling(type_name, canonical)
             if respelled is not None:
                 canonical = respelled[0]
-            targets = targets_of[end.type, canonical, end.expands_to]
+            targets = targets_of[type_name, canonical, expands_to]
             found = ends[key] = tuple(target for _, target in targets if target in known)
         return found
 
@@ -321,16 +346,16 @@ def _resolve_relations(
     evidence: dict[tuple[str, str, str], list[Evidence]] = {}
     qualifiers: dict[tuple[str, str, str], dict[str, str]] = {}
     for extraction in extractions:
-        for candidate in extraction.relations:
-            subjects = known_targets(candidate.subject)
+        table, pieces = extraction.table, extraction.evidence
+        for s, predicate, o, e, pairs in extraction.candidates:
+            subjects = known_targets(table[s])
             if not subjects:
                 continue
-            objects = known_targets(candidate.object)
+            objects = known_targets(table[o])
             if not objects:
                 continue
-            predicate = candidate.predicate
             symmetric = predicate in SYMMETRIC_PREDICATES
-            piece, pairs = candidate.evidence, candidate.qualifiers
+            piece = pieces[e]
             for subject in subjects:
                 for obj in objects:
                     if subject == obj:
@@ -339,11 +364,11 @@ def _resolve_relations(
                         key = (obj, predicate, subject)
                     else:
                         key = (subject, predicate, obj)
-                    pieces = evidence.get(key)
-                    if pieces is None:
+                    found = evidence.get(key)
+                    if found is None:
                         evidence[key] = [piece]
                     else:
-                        pieces.append(piece)
+                        found.append(piece)
                     if pairs:
                         named_values = qualifiers.get(key)
                         if named_values is None:
@@ -430,12 +455,8 @@ class _Spellings:
         spellings, rule = found
         return spellings[canonical], rule
 
-    def respell(self, mention: Mention) -> Mention:
-        respelled = self.spelling(mention.type, mention.canonical)
-        return mention if respelled is None else _respell(mention, *respelled)
 
-
-def _spelling_variants(extractions: list[DocumentExtraction]) -> _Spellings:
+def _spelling_variants(extractions: list[ExtractionRows]) -> _Spellings:
     """One spelling per plan (year ranges, left-out characters) and per park (province prefix,
     short form without its container)."""
     plans: set[str] = set()
@@ -445,16 +466,17 @@ def _spelling_variants(extractions: list[DocumentExtraction]) -> _Spellings:
     for e in extractions:
         document_parks: set[str] = set()
         document_projects: set[str] = set()
-        for m in e.mentions:
-            type_name = m.type
+        table = e.table
+        for index in e.mentions:
+            _, _, _, _, type_name, rule, canonical, _, _ = table[index]
             if type_name == "Plan":
-                plans.add(m.canonical)
+                plans.add(canonical)
             elif type_name == "Park":
-                parks.add(m.canonical)
-                if not m.rule.startswith("name-prefix"):
-                    document_parks.add(m.canonical)
-            elif type_name == "Project" and not m.rule.startswith("name-prefix"):
-                document_projects.add(m.canonical)
+                parks.add(canonical)
+                if not rule.startswith("name-prefix"):
+                    document_parks.add(canonical)
+            elif type_name == "Project" and not rule.startswith("name-prefix"):
+                document_projects.add(canonical)
         parks_by_document.append(document_parks)
         projects_by_document.append(document_projects)
     park_spellings = park_variants(parks)

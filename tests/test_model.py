@@ -9,7 +9,15 @@ import pickle
 import pytest
 
 from kg import model
-from kg.model import Document, Mention, Sentence, SentenceSpans, slots_init
+from kg.model import (
+    Document,
+    Mention,
+    MentionLinks,
+    Sentence,
+    SentenceSpans,
+    mention_row,
+    slots_init,
+)
 
 DIRECT = [
     cls
@@ -108,3 +116,26 @@ def test_documents_with_lazy_sentences_equal_those_made_at_once() -> None:
     assert lazy == made and hash(lazy) == hash(made)
     assert lazy.sentence_at(12) == made.sentence_at(12) == Sentence(10, 16, "湘潭市参加。")
     assert pickle.loads(pickle.dumps(lazy)) == made
+
+
+def test_mention_links_behave_as_the_tuple_of_their_pairs() -> None:
+    a = Mention("a", 0, 3, "长沙市", "City", "gazetteer", "长沙市", "430100")
+    b = Mention("a", 4, 7, "株洲市", "City", "gazetteer", "株洲市", "430200")
+    respelled = Mention("b", 0, 4, "行动计划", "Plan", "book-title|plan-spelling", "某行动计划")
+    rows = (mention_row(a), mention_row(b))
+    # Document a's mentions by their rows' indexes (b's twice: it stands for two entities).
+    lazy = MentionLinks(
+        [
+            ("a", rows, [(0, "City/a"), (1, "City/b"), (1, "Region/b")]),
+            ("b", (), [(respelled, "Plan/c")]),
+        ]
+    )
+    made = ((a, "City/a"), (b, "City/b"), (b, "Region/b"), (respelled, "Plan/c"))
+    assert len(lazy) == 4 and lazy._made is None  # nothing made until read
+    assert lazy == made and made == lazy and hash(lazy) == hash(made)
+    assert lazy[1] == (b, "City/b") and lazy[-1][0] is respelled and lazy[1:3] == made[1:3]
+    assert list(lazy) == list(made) and repr(lazy) == f"MentionLinks({made!r})"
+    assert lazy != made[:3]
+    grouped = MentionLinks.of(made)  # made elsewhere: grouped by document, kept as Mentions
+    assert grouped == lazy and [part[0] for part in grouped.parts] == ["a", "b"]
+    assert MentionLinks.of(lazy) is lazy and MentionLinks.of(()) == ()

@@ -8,6 +8,7 @@ build); speed and memory are measured by benchmarks/bench_build.py, not here.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
 import shutil
@@ -24,6 +25,7 @@ from rdflib.namespace import DCTERMS, XSD
 
 from kg.clean import split_sentences
 from kg.errors import NoDocumentsError
+from kg.model import Mention, mention_row
 from kg.ontology import CZT, NIF
 from kg.pipeline import BuildOptions, ExtractionCache, build, network_from_data, process_file
 
@@ -303,31 +305,36 @@ def test_a_document_respelling_another_ones_mention_remakes_its_rows(tmp_path: P
     assert _outputs(out) == _outputs(clean.out)
 
 
-def test_an_extraction_has_the_same_objects_in_the_same_places_fresh_or_cached() -> None:
-    """Equal mentions (and pieces of evidence) are one object, whether a document's extraction
-    comes from the extractor (through pack_shared) or from the cache (unpack_extraction): the
-    table chunks are keyed by those objects' places."""
-    from kg.pipeline import pack_shared, unpack_extraction
-
-    def shape(objects: list) -> list[int]:  # each object → the first place it is found at
-        first: dict[int, int] = {}
-        return [first.setdefault(id(x), i) for i, x in enumerate(objects)]
+def test_an_extraction_has_the_same_rows_fresh_or_cached() -> None:
+    """A document's extraction as rows (kg.model.ExtractionRows) is the same whether it comes from
+    the extractor (through pack_rows) or from the cache (unpack_rows), each mention and piece of
+    evidence at the same place (the table chunks are keyed by those places), equal mentions one
+    row and equal pieces one; made objects again, it is the extraction."""
+    from kg.pipeline import pack_rows, unpack_rows
 
     shared_somewhere = False
     for path in sorted((ROOT / "corpus").glob("*.txt")):
         extracted = process_file(str(path)).extraction
-        packed, fresh = pack_shared(extracted)
-        cached = unpack_extraction(packed)
-        assert fresh == extracted == cached
-        for made in (fresh, cached):
-            for objects in (
-                list(made.mentions) + [c.subject for c in made.relations],
-                [c.evidence for c in made.relations],
-            ):
-                by_value: dict[object, int] = {}
-                assert shape(objects) == [by_value.setdefault(x, i) for i, x in enumerate(objects)]
-                shared_somewhere |= len(set(map(id, objects))) < len(objects)
-        assert shape(list(fresh.mentions)) == shape(list(cached.mentions))
+        assert extracted is not None
+        packed, fresh = pack_rows(extracted)
+        cached = unpack_rows(packed)
+        assert fresh == cached
+        assert fresh.extraction() == extracted
+        for rows in (fresh, cached):
+            assert len(set(rows.table)) == len(rows.table)
+            assert len(set(rows.evidence)) == len(rows.evidence)
+            assert [Mention(*rows.table[i]) for i in rows.mentions] == list(extracted.mentions)
+            ends = [
+                (rows.table[s], rows.table[o], rows.evidence[e])
+                for s, _, o, e, _ in rows.candidates
+            ]
+            assert ends == [
+                (mention_row(c.subject), mention_row(c.object), c.evidence)
+                for c in extracted.relations
+            ]
+        shared_somewhere |= len(fresh.table) < len(extracted.mentions) + 2 * len(
+            extracted.relations
+        ) and len(fresh.evidence) < len(extracted.relations)
     assert shared_somewhere  # (the seed has repeated mentions and evidence)
 
 
@@ -339,11 +346,11 @@ def test_relation_evidence_is_keyed_by_its_place_and_equal_keys_are_equal_eviden
     of evidence and one piece per key, across all relations; without extractions (no file to
     key by) a piece is keyed by its fields."""
     from kg.model import evidence_fields
-    from kg.pipeline import ExtractedPlaces, pack_shared
+    from kg.pipeline import ExtractedPlaces, pack_rows
     from kg.resolve import resolve
 
     extractions = [
-        pack_shared(process_file(str(path)).extraction)[1] for path in sorted(corpus.iterdir())
+        pack_rows(process_file(str(path)).extraction)[1] for path in sorted(corpus.iterdir())
     ]
     data = resolve(extractions)
     keyed = ExtractedPlaces(data, extractions).relation_evidence
@@ -360,6 +367,52 @@ def test_relation_evidence_is_keyed_by_its_place_and_equal_keys_are_equal_eviden
     assert len(fields_of) > len(data.relations) / 2  # (many pieces, some shared by relations)
     unplaced = ExtractedPlaces(data).relation_evidence
     assert unplaced == [tuple(map(evidence_fields, r.evidence)) for r in data.relations]
+
+
+def test_mention_chunks_key_mentions_as_extracted_by_their_rows_and_others_by_fields(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """mentions.csv in chunks: each (mention, entity) of the resolved data in order, whether it
+    was resolved from objects or from rows; a mention as extracted is keyed by its row's index
+    under its document's file, any other (respelled, of a document not read from a file) by its
+    fields, so a changed mention changes its chunk's key."""
+    from kg import pipeline
+    from kg.pipeline import ExtractedPlaces, mention_chunks, pack_rows
+    from kg.resolve import resolve
+
+    monkeypatch.setattr(pipeline, "TABLE_PART", 2)  # (chunks of ~2 documents: several here)
+    extracted = [process_file(str(path)).extraction for path in sorted(corpus.iterdir())]
+    rows = [pack_rows(e)[1] for e in extracted if e is not None]
+    data = resolve(rows)
+    assert data == resolve(e for e in extracted if e is not None)
+    expected = [
+        (m.doc_id, m.start, m.end, m.text, m.type, m.rule, m.canonical, target)
+        for m, target in data.mentions
+    ]
+    refs = [ref for _, _, pairs in data.mentions.parts for ref, _ in pairs]  # type: ignore[attr-defined]
+    assert all(type(ref) is int or isinstance(ref, Mention) for ref in refs)
+    assert sum(type(ref) is int for ref in refs) > len(refs) / 2
+
+    def keys_and_rows(data, places=None) -> tuple[list[bytes], list[tuple]]:
+        chunks = list(mention_chunks(data, places))
+        return [key for key, _ in chunks], [row for _, make in chunks for row in make()]
+
+    placed, placed_rows = keys_and_rows(data, ExtractedPlaces(data, rows))
+    unplaced, unplaced_rows = keys_and_rows(data)
+    assert placed_rows == unplaced_rows == expected
+    assert len(placed) > 1 and len(set(placed).intersection(unplaced)) == 0
+    first, target = data.mentions[0]
+    changed = dataclasses.replace(
+        data, mentions=((dataclasses.replace(first, text="别名"), target), *data.mentions[1:])
+    )
+    keys, _ = keys_and_rows(changed)
+    assert keys[0] != unplaced[0] and keys[1:] == unplaced[1:]
+    # A document not read from a file, its first mention's text changed: so is its chunk's key.
+    first_row, *other_rows = rows[0].table
+    altered = (*first_row[:3], "别名", *first_row[4:])
+    data = resolve([dataclasses.replace(rows[0], table=(altered, *other_rows)), *rows[1:]])
+    keys, changed_rows = keys_and_rows(data)
+    assert changed_rows != expected and keys[0] != unplaced[0] and keys[1:] == unplaced[1:]
 
 
 def test_no_cache_ignores_and_corrupt_entries_are_misses(
