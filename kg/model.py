@@ -105,47 +105,65 @@ class Sentence:
     text: str
 
 
-class SentenceSpans(Sequence[Sentence]):
-    """A document's sentences kept as (start, end) offsets into its text, each made a
-    :class:`Sentence` when first asked for. A build reading 10,000 documents from its cache
-    never looks at their 470,000 sentences (only extraction does); making them took ~1 s.
-    Equal to, and hashed as, the tuple of its sentences."""
+class TupleOnRead(Sequence[_T]):
+    """A sequence whose items are made when first read, all at once: equal to, hashed and shown
+    as the tuple of its items. Subclasses say how to make them (:meth:`_make`)."""
 
-    __slots__ = ("_text", "_spans", "_made")
+    __slots__ = ("_made",)
 
-    def __init__(self, text: str, spans: Sequence[tuple[int, int]]):
-        self._text, self._spans = text, tuple(spans)
-        self._made: tuple[Sentence, ...] | None = None
+    def __init__(self) -> None:
+        self._made: tuple[_T, ...] | None = None
 
-    def _sentences(self) -> tuple[Sentence, ...]:
+    def _make(self) -> tuple[_T, ...]:
+        raise NotImplementedError
+
+    def _items(self) -> tuple[_T, ...]:
         if self._made is None:
-            text = self._text
-            self._made = tuple(Sentence(start, end, text[start:end]) for start, end in self._spans)
+            self._made = self._make()
         return self._made
 
     def __len__(self) -> int:
-        return len(self._spans)
+        return len(self._items())
 
     @overload
-    def __getitem__(self, index: int) -> Sentence: ...
+    def __getitem__(self, index: int) -> _T: ...
     @overload
-    def __getitem__(self, index: slice) -> tuple[Sentence, ...]: ...
-    def __getitem__(self, index: int | slice) -> Sentence | tuple[Sentence, ...]:
-        return self._sentences()[index]
+    def __getitem__(self, index: slice) -> tuple[_T, ...]: ...
+    def __getitem__(self, index: int | slice) -> _T | tuple[_T, ...]:
+        return self._items()[index]
 
-    def __iter__(self) -> Iterator[Sentence]:
-        return iter(self._sentences())
+    def __iter__(self) -> Iterator[_T]:
+        return iter(self._items())
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, SentenceSpans):
-            other = other._sentences()
-        return self._sentences() == other
+        if isinstance(other, TupleOnRead):
+            other = other._items()
+        return self._items() == other
 
     def __hash__(self) -> int:
-        return hash(self._sentences())
+        return hash(self._items())
 
     def __repr__(self) -> str:
-        return repr(self._sentences())
+        return repr(self._items())
+
+
+class SentenceSpans(TupleOnRead[Sentence]):
+    """A document's sentences kept as (start, end) offsets into its text, each made a
+    :class:`Sentence` when first asked for. A build reading 10,000 documents from its cache
+    never looks at their 470,000 sentences (only extraction does); making them took ~1 s."""
+
+    __slots__ = ("_text", "_spans")
+
+    def __init__(self, text: str, spans: Sequence[tuple[int, int]]):
+        super().__init__()
+        self._text, self._spans = text, tuple(spans)
+
+    def _make(self) -> tuple[Sentence, ...]:
+        text = self._text
+        return tuple(Sentence(start, end, text[start:end]) for start, end in self._spans)
+
+    def __len__(self) -> int:
+        return len(self._spans)
 
     def __reduce__(self) -> tuple:
         return SentenceSpans, (self._text, self._spans)
@@ -256,9 +274,8 @@ class DocumentExtraction:
 MentionRow = tuple[str, int, int, str, str, str, str, str | None, tuple[str, ...]]
 # (subject row, predicate, object row, evidence index, qualifiers)
 CandidateRow = tuple[int, str, int, int, tuple[tuple[str, str], ...]]
-mention_row: Callable[[Mention], MentionRow] = attrgetter(
-    *(f.name for f in dataclasses.fields(Mention))
-)
+MENTION_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Mention))
+mention_row: Callable[[Mention], MentionRow] = attrgetter(*MENTION_FIELDS)
 
 
 @slots_init
@@ -330,17 +347,16 @@ class ExtractionRows:
 LinkPart = tuple[str, Sequence[MentionRow], Sequence[tuple["int | Mention", str]]]
 
 
-class MentionLinks(Sequence[tuple[Mention, str]]):
+class MentionLinks(TupleOnRead[tuple[Mention, str]]):
     """Each mention and the entity it stands for, by document (``KnowledgeGraphData.mentions``),
     a mention kept as its row's index until read: the tables key a mention as extracted by that
-    index (kg.pipeline.mention_chunks) and only read the documents they write anew. Equal to the
-    tuple of its pairs."""
+    index (kg.pipeline.mention_chunks) and only read the documents they write anew."""
 
-    __slots__ = ("parts", "_made")
+    __slots__ = ("parts",)
 
     def __init__(self, parts: Sequence[LinkPart]):
+        super().__init__()
         self.parts = tuple(parts)
-        self._made: tuple[tuple[Mention, str], ...] | None = None
 
     @classmethod
     def of(cls, pairs: Sequence[tuple[Mention, str]]) -> MentionLinks:
@@ -354,38 +370,15 @@ class MentionLinks(Sequence[tuple[Mention, str]]):
             parts[-1][2].append(pair)  # type: ignore[attr-defined]
         return cls(parts)
 
-    def _pairs(self) -> tuple[tuple[Mention, str], ...]:
-        if self._made is None:
-            self._made = tuple(
-                (ref if type(ref) is not int else Mention(*rows[ref]), target)  # type: ignore[index,misc]
-                for _doc_id, rows, pairs in self.parts
-                for ref, target in pairs
-            )
-        return self._made
+    def _make(self) -> tuple[tuple[Mention, str], ...]:
+        return tuple(
+            (ref if type(ref) is not int else Mention(*rows[ref]), target)  # type: ignore[index,misc]
+            for _doc_id, rows, pairs in self.parts
+            for ref, target in pairs
+        )
 
     def __len__(self) -> int:
         return sum(len(pairs) for _doc_id, _rows, pairs in self.parts)
-
-    @overload
-    def __getitem__(self, index: int) -> tuple[Mention, str]: ...
-    @overload
-    def __getitem__(self, index: slice) -> tuple[tuple[Mention, str], ...]: ...
-    def __getitem__(self, index: int | slice) -> object:
-        return self._pairs()[index]
-
-    def __iter__(self) -> Iterator[tuple[Mention, str]]:
-        return iter(self._pairs())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, MentionLinks):
-            other = other._pairs()
-        return self._pairs() == other
-
-    def __hash__(self) -> int:
-        return hash(self._pairs())
-
-    def __repr__(self) -> str:
-        return f"MentionLinks({self._pairs()!r})"
 
 
 @slots_init

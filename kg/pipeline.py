@@ -1172,7 +1172,12 @@ class ExtractedPlaces:
 
     def __init__(self, data: KnowledgeGraphData, extractions: Iterable[ExtractionRows] = ()):
         self.version = pipeline_version()
-        extracted = {e.document.id: e for e in extractions if e.document.content_hash}
+        extracted: dict[str, ExtractionRows | None] = {}
+        for e in extractions:
+            if e.document.content_hash:
+                # Two files of one document id (x.txt, x.md): neither's places key its objects.
+                extracted[e.document.id] = None if e.document.id in extracted else e
+        extracted = {doc_id: e for doc_id, e in extracted.items() if e is not None}
         self.file = {
             d.id: f"{d.id}\x1f{d.path}\x1f{d.content_hash}" if d.id in extracted else d.id
             for d in data.documents

@@ -15,6 +15,7 @@ from operator import attrgetter, itemgetter, lt
 from kg.gazetteer import load_gazetteer
 from kg.lexicon import load_lexicon
 from kg.model import (
+    MENTION_FIELDS,
     SYMMETRIC_PREDICATES,
     Document,
     DocumentExtraction,
@@ -282,10 +283,9 @@ class _RuleKinds(dict[str, tuple[bool, bool]]):
         return kind
 
 
-_MENTION_FIELDS = tuple(f.name for f in fields(Mention))
-_CANONICAL_AT, _RULE_AT = _MENTION_FIELDS.index("canonical"), _MENTION_FIELDS.index("rule")
+_CANONICAL_AT, _RULE_AT = MENTION_FIELDS.index("canonical"), MENTION_FIELDS.index("rule")
 # (type, canonical, expands_to) of a mention's row: what names it
-_NAME_OF_ROW = itemgetter(*map(_MENTION_FIELDS.index, ("type", "canonical", "expands_to")))
+_NAME_OF_ROW = itemgetter(*map(MENTION_FIELDS.index, ("type", "canonical", "expands_to")))
 
 
 def _respell(row: MentionRow, canonical: str, rule: str) -> Mention:

@@ -278,6 +278,36 @@ def test_incremental_add_change_delete_match_clean_builds(
     assert len(entries) == DOCUMENTS  # the changed and deleted documents' entries are gone
 
 
+def test_two_files_of_one_document_id_rebuild_as_they_build_clean(
+    corpus: Path, tmp_path: Path
+) -> None:
+    """x.txt and x.md are both document x: neither file keys x's mentions and evidence by their
+    places (resolution links the first one's mentions by their rows, and keyed by the other
+    file those rows would be copied after the first changed); a rebuild equals a clean build."""
+    from kg.pipeline import ExtractedPlaces, pack_rows
+    from kg.resolve import resolve
+
+    folder, out = tmp_path / "corpus", tmp_path / "out"
+    folder.mkdir()
+    for index in range(3):
+        shutil.copy(corpus / make_corpus.document_name(index), folder)
+    twin = (folder / make_corpus.document_name(0)).with_suffix(".md")  # (before x.txt)
+    title, dateline, body = make_corpus.make_document(7, seed=5).split("\n", 2)
+    twin.write_text(f"{title}\n{dateline}\n{body}", encoding="utf-8")
+    build(_options(folder, out))
+    # The same mentions of the same entities, each a few characters later.
+    twin.write_text(f"{title}\n{dateline}\n会议指出。{body}", encoding="utf-8")
+    again = build(_options(folder, out))
+    assert again.cache_hits == 3
+    clean = build(_options(folder, tmp_path / "clean", use_cache=False))
+    assert _outputs(out) == _outputs(clean.out)
+    twins = [
+        pack_rows(process_file(str(path)).extraction)[1]
+        for path in sorted(folder.glob(f"{twin.stem}.*"))
+    ]
+    assert ExtractedPlaces(resolve(twins), twins).file == {twin.stem: twin.stem}
+
+
 def test_a_document_respelling_another_ones_mention_remakes_its_rows(tmp_path: Path) -> None:
     """The mention table's chunks are keyed by their documents' files and the mentions' places
     in them: a mention that resolution respells because of another document (a plan's fuller
