@@ -285,7 +285,7 @@ class ExtractionRows:
     candidates as rows of plain values, as the cache stores them. A build reading 10,000
     documents from its cache made 1.1 million Mention and 300,000 RelationCandidate objects that
     resolution only read fields of (~1 s); rows are made Mention objects only where needed
-    (:meth:`extraction`, :class:`MentionLinks`). Equal mentions are one row and equal pieces of
+    (:class:`MentionLinks`). Equal mentions are one row and equal pieces of
     evidence one object (:meth:`of`)."""
 
     document: Document
@@ -327,19 +327,6 @@ class ExtractionRows:
         )
         evidence = tuple(Evidence(*row) for row in pieces)
         return cls(extraction.document, tuple(rows), mentions, evidence, candidates)  # type: ignore[arg-type]
-
-    def extraction(self) -> DocumentExtraction:
-        """The extraction as objects (equal mentions one object, as the rows are)."""
-        objects = [Mention(*row) for row in self.table]
-        evidence = self.evidence
-        return DocumentExtraction(
-            self.document,
-            tuple(objects[i] for i in self.mentions),
-            tuple(
-                RelationCandidate(objects[s], predicate, objects[o], evidence[e], qualifiers)
-                for s, predicate, o, e, qualifiers in self.candidates
-            ),
-        )
 
 
 # The links of one document: its id, the rows its mentions refer to, and (mention, entity id)

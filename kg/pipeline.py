@@ -1157,7 +1157,8 @@ def entity_rows(data: KnowledgeGraphData) -> list[tuple]:
 
 
 class ExtractedPlaces:
-    """What keys the objects of each document's extraction in the tables' chunks.
+    """What keys the objects of each document's extraction in the tables' chunks and the graph's
+    blocks.
 
     Left as extracted by resolution, a mention or piece of evidence is whatever its document's
     file (path and content hash) makes it under the pipeline's version, so the table chunks made
@@ -1172,12 +1173,10 @@ class ExtractedPlaces:
 
     def __init__(self, data: KnowledgeGraphData, extractions: Iterable[ExtractionRows] = ()):
         self.version = pipeline_version()
-        extracted: dict[str, ExtractionRows | None] = {}
-        for e in extractions:
-            if e.document.content_hash:
-                # Two files of one document id (x.txt, x.md): neither's places key its objects.
-                extracted[e.document.id] = None if e.document.id in extracted else e
-        extracted = {doc_id: e for doc_id, e in extracted.items() if e is not None}
+        from_files = [e for e in extractions if e.document.content_hash]
+        # Two files of one document id (x.txt, x.md): neither's places key its objects.
+        files_of = Counter(e.document.id for e in from_files)
+        extracted = {e.document.id: e for e in from_files if files_of[e.document.id] == 1}
         self.file = {
             d.id: f"{d.id}\x1f{d.path}\x1f{d.content_hash}" if d.id in extracted else d.id
             for d in data.documents
@@ -1283,13 +1282,10 @@ def mention_chunks(
             start, documents, mentions, targets = index, [], [], []
         file = places.file.get(doc_id, doc_id)
         documents.append((file, len(mentions)))
-        refs, found = zip(*pairs, strict=True) if pairs else ((), ())
-        if file == doc_id:  # (not read from a file: its rows' indexes say nothing)
-            refs = tuple(_fields(ref, rows) for ref in refs)
-        elif not all(type(ref) is int for ref in refs):
-            refs = tuple(ref if type(ref) is int else mention_row(ref) for ref in refs)
-        mentions += refs
-        targets += found
+        placed = file != doc_id  # (not read from a file, its rows' indexes say nothing)
+        for ref, target in pairs:
+            mentions.append(ref if placed and type(ref) is int else _fields(ref, rows))
+            targets.append(target)
     if parts:
         key = chunk_key("mentions", places.version, documents, mentions, targets)
         yield key, partial(_mention_rows, parts[start:])

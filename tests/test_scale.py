@@ -25,7 +25,7 @@ from rdflib.namespace import DCTERMS, XSD
 
 from kg.clean import split_sentences
 from kg.errors import NoDocumentsError
-from kg.model import Mention, mention_row
+from kg.model import DocumentExtraction, Mention, RelationCandidate, mention_row
 from kg.ontology import CZT, NIF
 from kg.pipeline import BuildOptions, ExtractionCache, build, network_from_data, process_file
 
@@ -349,7 +349,15 @@ def test_an_extraction_has_the_same_rows_fresh_or_cached() -> None:
         packed, fresh = pack_rows(extracted)
         cached = unpack_rows(packed)
         assert fresh == cached
-        assert fresh.extraction() == extracted
+        objects = [Mention(*row) for row in fresh.table]
+        assert extracted == DocumentExtraction(
+            fresh.document,
+            tuple(objects[i] for i in fresh.mentions),
+            tuple(
+                RelationCandidate(objects[s], predicate, objects[o], fresh.evidence[e], qualifiers)
+                for s, predicate, o, e, qualifiers in fresh.candidates
+            ),
+        )
         for rows in (fresh, cached):
             assert len(set(rows.table)) == len(rows.table)
             assert len(set(rows.evidence)) == len(rows.evidence)
