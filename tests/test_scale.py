@@ -23,6 +23,7 @@ from rdflib import RDF, RDFS, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, XSD
 
+import kg.pipeline
 from kg.clean import split_sentences
 from kg.errors import NoDocumentsError
 from kg.model import DocumentExtraction, Mention, RelationCandidate, mention_row
@@ -246,9 +247,12 @@ def test_the_fast_validator_checks_every_part_of_an_entity() -> None:
     assert last > 0 and blocks.entities[0].mention_counts[last][0] < "doc0399"
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 def test_incremental_add_change_delete_match_clean_builds(
-    serial_build, corpus: Path, tmp_path: Path
+    serial_build, corpus: Path, tmp_path: Path, workers: int
 ) -> None:
+    """With two workers a rebuild extracts the changed files in a worker process while it reads
+    the cache (_start_file_tasks); with one, in this process after reading it."""
     folder = tmp_path / "corpus"
     shutil.copytree(corpus, folder)
     out = tmp_path / "out"
@@ -256,7 +260,7 @@ def test_incremental_add_change_delete_match_clean_builds(
     assert first.cache_hits == 0
 
     def check(expected_hits: int, name: str) -> None:
-        again = build(_options(folder, out))
+        again = build(_options(folder, out, workers=workers))
         assert again.cache_hits == expected_hits, name
         clean = build(_options(folder, tmp_path / f"clean-{name}", use_cache=False))
         assert clean.cache_hits == 0
@@ -464,6 +468,38 @@ def test_no_cache_ignores_and_corrupt_entries_are_misses(
     again = build(_options(corpus, out))
     assert again.cache_hits == DOCUMENTS - 1
     assert _outputs(out) == _outputs(serial_build.out)
+
+
+def test_a_rebuild_extracts_new_files_early_and_unreadable_entries_after(
+    serial_build, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With two workers, the files without a cache entry go to worker processes before the cache
+    is read; an entry that turns out unreadable is extracted after it. Both kinds are extracted
+    and cached, and the build is the clean build's."""
+    folder = tmp_path / "corpus"
+    shutil.copytree(corpus, folder)
+    out = tmp_path / "out"
+    build(_options(folder, out))
+    entry = next(ExtractionCache(out / ".cache").folder.iterdir())
+    entry.write_bytes(b"truncated")
+    make_corpus.write_corpus(folder, 1, start=DOCUMENTS)
+    started_early: list[list[str]] = []
+    start = kg.pipeline._start_file_tasks
+
+    def recorded(paths, options):
+        started_early.append(list(paths))
+        return start(paths, options)
+
+    monkeypatch.setattr(kg.pipeline, "_start_file_tasks", recorded)
+    messages: list[str] = []
+    again = build(_options(folder, out, workers=2), log=messages.append)
+    assert started_early == [[str(folder / make_corpus.document_name(DOCUMENTS))]]
+    assert again.cache_hits == DOCUMENTS - 1
+    assert f"Reading and extracting 2 document(s) ({DOCUMENTS - 1} from the cache)…" in messages
+    clean = build(_options(folder, tmp_path / "clean", use_cache=False))
+    assert _outputs(out) == _outputs(clean.out)
+    assert len(ExtractionCache(out / ".cache").stored()) == DOCUMENTS + 1
+    assert build(_options(folder, out, workers=2)).cache_hits == DOCUMENTS + 1
 
 
 def test_dask_build_is_identical(serial_build, corpus: Path, tmp_path: Path) -> None:
