@@ -73,7 +73,7 @@ from kg.model import (
     mention_row,
 )
 from kg.rdf import BlockReuse, GraphBlocks, GraphWriter, Segment, entity_iri, keyed_blocks
-from kg.resolve import resolve
+from kg.resolve import ResolutionState, resolve_incrementally
 from kg.validate import SHACL_MAX_TRIPLES, FastValidator, ValidationReport, validate_graph
 
 Log = Callable[[str], None]
@@ -85,6 +85,7 @@ PER_DOCUMENT_LIBRARIES = ("spacy", "jieba", "opencc", "trafilatura", "charset-no
 CACHE_FORMAT = 4  # bump when FileResult / the cache layout changes
 BLOCK_INDEX = "graph-blocks.marshal"  # in OUT/.cache: the previous build's blocks (kg.rdf)
 TABLE_INDEX = "table-chunks.marshal"  # and the chunks of its CSV tables (StagedTables)
+RESOLUTION_STATE = "resolution.marshal"  # and its resolution (kg.resolve.ResolutionState)
 TABLE_FORMAT = 4
 TABLE_PART = 32  # about one document (or relation subject) in TABLE_PART starts a table chunk
 # Betweenness is exact on collaboration networks up to this many nodes; above, this many sampled
@@ -161,10 +162,11 @@ def _module_path(module: str) -> Path | None:
     return None
 
 
-def per_document_modules() -> list[str]:
-    """``PER_DOCUMENT_MODULES`` and every kg module they import (read from their source)."""
+def per_document_modules(roots: Sequence[str] = PER_DOCUMENT_MODULES) -> list[str]:
+    """``roots`` (the per-document stages' modules) and every kg module they import (read from
+    their source)."""
     seen: set[str] = set()
-    todo = list(PER_DOCUMENT_MODULES)
+    todo = list(roots)
     while todo:
         module = todo.pop()
         path = _module_path(module)
@@ -197,6 +199,17 @@ def pipeline_version() -> str:
             digest.update(f"{library}={importlib.metadata.version(library)}".encode())
         except importlib.metadata.PackageNotFoundError:
             digest.update(f"{library}=missing".encode())
+    return digest.hexdigest()[:16]
+
+
+@lru_cache(maxsize=1)
+def resolution_version() -> str:
+    """A hash of what shapes a saved resolution (kg.resolve.ResolutionState): the per-document
+    results it was made of and the code of resolution."""
+    digest = hashlib.sha256(pipeline_version().encode())
+    for module in per_document_modules(("kg.resolve",)):
+        digest.update(module.encode())
+        digest.update(_module_path(module).read_bytes())  # type: ignore[union-attr]
     return digest.hexdigest()[:16]
 
 
@@ -379,7 +392,11 @@ class ExtractionCache:
             for entry in self.root.iterdir():
                 if entry.is_dir() and entry != self.folder:
                     shutil.rmtree(entry, ignore_errors=True)  # another pipeline version
-                elif entry.is_file() and entry.name not in (BLOCK_INDEX, TABLE_INDEX):
+                elif entry.is_file() and entry.name not in (
+                    BLOCK_INDEX,
+                    TABLE_INDEX,
+                    RESOLUTION_STATE,
+                ):
                     entry.unlink(missing_ok=True)  # the flat layout of earlier versions
         if self.folder.is_dir():
             for entry in self.folder.iterdir():
@@ -625,7 +642,7 @@ def _build_graph(
 ) -> BuildResult:
     """The cross-document stages: resolution, analysis, the graph, the tables and maps."""
     with timer("resolve"):
-        data = resolve(corpus.extractions)
+        data = _resolve(options, corpus.extractions)
         places = ExtractedPlaces(data, corpus.extractions)
         del corpus.extractions  # the resolved data keeps what is needed
         blocks = GraphBlocks(data, places.relation_evidence)
@@ -725,6 +742,25 @@ def _build_graph(
         analysis=analysis,
         _working=(blocks, stream, tables, metrics, back),
     )
+
+
+def _resolve(options: BuildOptions, extractions: list[ExtractionRows]) -> KnowledgeGraphData:
+    """Resolution, going on from the previous build's where only documents were added (its
+    state is kept in the cache folder; read unless ``use_cache`` is off, always written)."""
+    path = Path(options.out) / ".cache" / RESOLUTION_STATE
+    version = resolution_version()
+    previous = None
+    if options.use_cache:
+        with suppress(OSError), open(path, "rb") as file:
+            previous = ResolutionState.loads(file.read(), version)
+    data, state = resolve_incrementally(extractions, previous)
+    if state is None:  # (two files of one document id: not kept)
+        path.unlink(missing_ok=True)
+    else:
+        # Written while the build goes on (~100 MB at 10,000 documents; settled at its end),
+        # renamed into place, unsynced: a lost state means a full resolution next time.
+        InThread(partial(write_atomic, path, state.dumps(version), sync=False))
+    return data
 
 
 @dataclass

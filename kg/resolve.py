@@ -1,16 +1,23 @@
 """Resolution stage: mentions of all documents → one Entity per real-world thing, and relation
 candidates → Relations between entities. Every mention keeps the rules that read and resolved it,
 so every merge can be told (surface form, rule, document: :func:`entity_merges`).
+
+Resolution goes on from a state (:class:`ResolutionState`, which a build keeps in its cache): a
+rebuild after documents were added reads only those into it, plus the documents whose links or
+relations read an entity that came to be; resolving from nothing reads every document into an
+empty state, so both are one code path (:func:`resolve_incrementally`).
 """
 
 from __future__ import annotations
 
+import marshal
 import re
-from collections import Counter, defaultdict
-from collections.abc import Iterable
-from dataclasses import fields
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
 from itertools import islice
-from operator import attrgetter, itemgetter, lt
+from operator import attrgetter, getitem, itemgetter, lt
+from typing import Any
 
 from kg.gazetteer import load_gazetteer
 from kg.lexicon import load_lexicon
@@ -104,172 +111,516 @@ class _EntityTargets(dict[tuple[str, str, tuple[str, ...]], tuple[tuple[str, str
 
 def resolve(extractions: Iterable[DocumentExtraction | ExtractionRows]) -> KnowledgeGraphData:
     """Merge the per-document results into entities and relations (deterministic order)."""
-    extractions = sorted(
+    return resolve_incrementally(extractions, None)[0]
+
+
+def resolve_incrementally(
+    extractions: Iterable[DocumentExtraction | ExtractionRows],
+    previous: ResolutionState | None,
+) -> tuple[KnowledgeGraphData, ResolutionState | None]:
+    """:func:`resolve`, and the state of this resolution for the next one (None when it cannot
+    be kept: two files of one document id). Given ``previous`` (the state of a resolution of the
+    same documents but a few new ones), only what the new documents touch is resolved again:
+    their entities and relations, and the documents whose links or relations read an entity
+    that came to be. When a document changed or went (or a name's spelling across documents
+    changed), everything is resolved anew. The result is the same either way: resolving from
+    nothing is the case where every document is new."""
+    ordered = sorted(
         (e if isinstance(e, ExtractionRows) else ExtractionRows.of(e) for e in extractions),
         key=lambda e: e.document.id,
     )
-    spellings = _spelling_variants(extractions)
-    targets_of = _EntityTargets()
-    rule_kinds = _RuleKinds()
-    labels: dict[str, tuple[str, str]] = {}  # id → (type, canonical)
-    # id → what its mentions say of it (surfaces, the document of each mention)
-    records: dict[str, _EntityRecord] = {}
-    codes: dict[str, str] = {}
-    # Each document's links (offset, entity id, place in the list, mention); sorted by document,
-    # offset and entity at the end (each document on its own: the same order as one sort of all).
-    # A mention as extracted is the index of its row in its document's table (the first
-    # document of that id: tables), made a Mention only if read (kg.model.MentionLinks).
-    links: dict[str, list[tuple[int, str, int, int | Mention]]] = defaultdict(list)
-    tables: dict[str, tuple[MentionRow, ...]] = {}
+    groups: dict[str, list[ExtractionRows]] = {}
+    for extraction in ordered:
+        groups.setdefault(extraction.document.id, []).append(extraction)
+    spellings = _spelling_variants(ordered)
+    if (
+        previous is None
+        or previous.spellings != spellings.by_type
+        or any(not _unchanged(groups.get(d), saved) for d, saved in previous.documents.items())
+    ):
+        previous = ResolutionState.empty(spellings.by_type)
+    entities, relations, mentions = _Resolution(previous, spellings, groups).run()
+    data = KnowledgeGraphData(
+        documents=tuple(e.document for e in ordered),
+        entities=entities,
+        relations=relations,
+        mentions=mentions,
+    )
+    return data, previous if all(len(group) == 1 for group in groups.values()) else None
 
-    # (type, canonical, expands_to) of a mention → what every mention so named shares: its
-    # respelling, whether it can be an alias and carry a code, and its entities' records (fetched
-    # once per name rather than once per mention: ~30 000 names among ~1.1 million mentions).
-    named: dict[tuple[str, str, tuple[str, ...]], _Named] = {}
 
-    def name_entities(key: tuple[str, str, tuple[str, ...]]) -> _Named:
+def _unchanged(group: list[ExtractionRows] | None, saved: _DocumentState) -> bool:
+    """Whether a document is the one a state kept (same file, same content)."""
+    if group is None or len(group) != 1:
+        return False
+    document = group[0].document
+    return bool(document.content_hash) and (document.path, document.content_hash) == (
+        saved.path,
+        saved.content_hash,
+    )
+
+
+RelationKey = tuple[str, str, str]
+# A relation: its evidence in order, as the documents and the indexes in their evidence of each
+# piece (two columns: marshalled faster than a pair per piece); its qualifiers; and the
+# qualifiers of each candidate that had some, as (document, pairs) in document order.
+_RelationFields = tuple[tuple[str, ...], tuple[int, ...], tuple[tuple[str, str], ...], tuple]
+
+
+@dataclass(slots=True)
+class _DocumentState:
+    """What resolution keeps of one document between builds."""
+
+    path: str
+    content_hash: str
+    # (mention, entity id): the mention as the index of its row, ~index when respelled (made a
+    # Mention when read); a Mention for one of another file of the same document id
+    pairs: list[tuple[Any, str]]
+    respelled: tuple[int, ...]  # the places in pairs of respelled mentions
+    # Entity ids the document's links or relations depend on beyond its own mentions: places
+    # nested in its names (linked only if named somewhere), relation ends, agreements.
+    depends: tuple[str, ...]
+
+
+class _EntityRecord:
+    """What the mentions of one entity say of it, and which document said it: its label is
+    the name of its first mention (a place nested in a longer name only if nothing else names
+    it), its code the last one found (a nested place's over any other's: those are read last),
+    in document order, so a new document can come before or after those already read."""
+
+    __slots__ = ("label", "label_doc", "label_nested", "code", "code_doc", "code_nested",
+                 "surfaces", "counts")  # fmt: skip
+
+    def __init__(self, saved: tuple | None = None) -> None:
+        if saved is None:
+            self.label: str | None = None
+            self.label_doc = ""
+            self.label_nested = True
+            self.code: str | None = None
+            self.code_doc = ""
+            self.code_nested = False
+            self.surfaces: set[str] = set()  # the texts that are aliases
+            self.counts: dict[str, int] = {}  # document → mentions
+        else:
+            (_, self.label, _, counts, self.code, self.label_doc, self.label_nested,
+             self.code_doc, self.code_nested, surfaces) = saved  # fmt: skip
+            self.counts = dict(counts)
+            self.surfaces = set(surfaces)
+
+    def saved(self, type_name: str, in_order: bool) -> tuple:
+        """The entity's fields (type, label, aliases, mention counts by document, code), then
+        what the next resolution needs to go on from them."""
+        label, surfaces = self.label, self.surfaces
+        aliases = tuple(sorted(surfaces.difference((label,)))) if surfaces else ()
+        counts = tuple(self.counts.items())
+        return (type_name, label, aliases, counts if in_order else tuple(sorted(counts)),
+                self.code, self.label_doc, self.label_nested, self.code_doc, self.code_nested,
+                tuple(surfaces))  # fmt: skip
+
+
+class _Packed(dict):
+    """Values kept marshalled one by one (key → bytes), read when asked for and marshalled again
+    only when changed: a rebuild reads and writes a few of them, not all."""
+
+    def __init__(self, packed: dict | None = None) -> None:
+        super().__init__(packed or {})
+        self.changed: dict = {}  # key → its new value
+
+    def value(self, key: Any) -> Any:
+        if key in self.changed:
+            return self.changed[key]
+        packed = self.get(key)
+        return None if packed is None else marshal.loads(packed)
+
+    def put(self, key: Any, value: Any) -> None:
+        self.changed[key] = value
+
+    def packed(self) -> dict:
+        """Key → bytes, with the changes (and the changes forgotten)."""
+        dumps = marshal.dumps
+        for key, value in self.changed.items():
+            self[key] = dumps(value)
+        self.changed.clear()
+        return dict(self)
+
+
+@dataclass(slots=True)
+class ResolutionState:
+    """A resolution as the next one can go on from it (saved under ``outputs/.cache/``): each
+    document's links, and the entities and relations resolved from them."""
+
+    spellings: dict[str, tuple[dict[str, str], str]]
+    documents: dict[str, _DocumentState]
+    entities: _Packed  # entity id → _EntityRecord.saved, before agreements are dropped
+    relations: dict[RelationKey, _RelationFields]
+    dropped: set[str]  # agreements without two parties
+
+    @classmethod
+    def empty(cls, spellings: dict[str, tuple[dict[str, str], str]]) -> ResolutionState:
+        return cls(spellings, {}, _Packed(), {}, set())
+
+    def dumps(self, version: str) -> bytes:
+        # Each document's pairs as two columns (1.1 million pairs at 10,000 documents: marshalled
+        # and read back as two tuples a document in a fraction of the time)
+        documents = {
+            doc_id: (d.path, d.content_hash, *_columns(d.pairs), d.respelled, d.depends)
+            for doc_id, d in self.documents.items()
+        }
+        return marshal.dumps(
+            (RESOLUTION_FORMAT, version, self.spellings, documents, self.entities.packed(),
+             self.relations, self.dropped)
+        )  # fmt: skip
+
+    @classmethod
+    def loads(cls, packed: bytes, version: str) -> ResolutionState | None:
+        """The state of :meth:`dumps`; None if it is of another format or version, or damaged."""
+        try:
+            layout, saved, spellings, documents, entities, relations, dropped = marshal.loads(
+                packed
+            )
+            if (layout, saved) != (RESOLUTION_FORMAT, version):
+                return None
+            kept = {
+                doc_id: _DocumentState(path, content_hash, list(zip(refs, targets, strict=True)),
+                                       respelled, depends)
+                for doc_id, (path, content_hash, refs, targets, respelled, depends)
+                in documents.items()
+            }  # fmt: skip
+        except (ValueError, EOFError, TypeError):
+            return None
+        return cls(spellings, kept, _Packed(entities), relations, dropped)
+
+
+RESOLUTION_FORMAT = 1
+
+
+class _DocumentPass:
+    """One document id's mentions and relation candidates read (given the spellings)."""
+
+    __slots__ = ("links", "nested", "candidates", "depends")
+
+    def __init__(self) -> None:
+        self.links: list[tuple[int, str, int, Any]] = []  # (offset, entity id, place, mention)
+        self.nested: list[tuple[int, str, Any]] = []  # (offset, entity id, mention) if it exists
+        # (subject ids, predicate, object ids, evidence index, qualifiers)
+        self.candidates: list[tuple[tuple[str, ...], str, tuple[str, ...], int, tuple]] = []
+        self.depends: set[str] = set()
+
+
+class _Resolution:
+    """Resolution as a state the documents not yet read go into: their mentions into the
+    records of the entities they name, their relation candidates into the relations, and the
+    links of every document that reads an entity that came to be redone."""
+
+    def __init__(
+        self, state: ResolutionState, spellings: _Spellings, groups: dict[str, list[ExtractionRows]]
+    ) -> None:
+        self.state = state
+        self.spellings = spellings
+        self.groups = groups
+        self.targets_of = _EntityTargets()
+        self.rule_kinds = _RuleKinds()
+        # (type, canonical, expands_to) of a mention → what every mention so named shares: its
+        # respelling, whether it may be an alias, whether it may carry a code, and its entities
+        # (fetched once per name: ~30 000 names among ~1.1 million mentions).
+        self.named: dict[tuple[str, str, tuple[str, ...]], _Named] = {}
+        self.ends: dict[tuple[str, str, tuple[str, ...]], tuple[str, ...]] = {}
+        # Each document's evidence (all files of a document id: see read)
+        self.pieces = {doc_id: group[0].evidence for doc_id, group in groups.items()}
+        self.known = set(state.entities)  # the entities that exist
+        self.records: dict[str, _EntityRecord] = {}  # those the documents read name
+
+    def run(self) -> tuple[tuple[Entity, ...], tuple[Relation, ...], MentionLinks]:
+        state, groups, known = self.state, self.groups, self.known
+        documents = state.documents
+        passes = {doc_id: self.read(doc_id, group, count=True)
+                  for doc_id, group in groups.items() if doc_id not in documents}  # fmt: skip
+        born = set(self.records).difference(known)  # entities that came to be
+        known.update(born)
+        in_order = not documents  # (all documents read in order: counts need no sort)
+        for target, record in self.records.items():
+            state.entities.put(target, record.saved(target.split("/", 1)[0], in_order))
+
+        # Relations: kept documents whose relations read an entity that came to be read again.
+        if born:
+            for doc_id in documents:
+                if not born.isdisjoint(documents[doc_id].depends):
+                    passes[doc_id] = self.read(doc_id, groups[doc_id])
+        self.relations(set(passes), [(d, passes[d]) for d in sorted(passes)])
+
+        # An agreement is a fact only with its parties (SHACL: at least two); a bare mention of
+        # 合作协议 without them is dropped rather than asserted half-known.
+        parties: dict[str, set[str]] = defaultdict(set)
+        for subject, predicate, obj in state.relations:
+            if predicate == "partyTo":
+                parties[obj].add(subject)
+        dropped = {t for t in known if t.startswith(_AGREEMENT) and len(parties[t]) < 2}
+        relinked = dropped ^ state.dropped
+        state.dropped = dropped
+        if relinked:
+            for doc_id in documents:
+                if doc_id not in passes and not relinked.isdisjoint(documents[doc_id].depends):
+                    passes[doc_id] = self.read(doc_id, groups[doc_id])
+        for doc_id, found in passes.items():
+            pairs, respelled = self.pairs(found, known, dropped)
+            document = groups[doc_id][0].document
+            documents[doc_id] = _DocumentState(
+                document.path, document.content_hash, pairs, respelled, tuple(sorted(found.depends))
+            )
+        return self.output(dropped)
+
+    def record(self, target: str) -> _EntityRecord:
+        """The record of an entity, as the previous resolution left it or new."""
+        record = self.records.get(target)
+        if record is None:
+            record = self.records[target] = _EntityRecord(self.state.entities.value(target))
+        return record
+
+    def relations(self, redone: set[str], passes: list[tuple[str, _DocumentPass]]) -> None:
+        """The relations of the documents read again come out, and those read go in."""
+        relations, known = self.state.relations, self.known
+        # (documents in order, and in each the candidates in order)
+        new_refs: dict[RelationKey, list[tuple[str, int]]] = {}
+        new_qualifiers: dict[RelationKey, list[tuple[str, tuple]]] = {}
+        for doc_id, found in passes:
+            for subjects, predicate, objects, e, pairs in found.candidates:
+                subjects = tuple(s for s in subjects if s in known)
+                if not subjects:
+                    continue
+                objects = tuple(o for o in objects if o in known)
+                if not objects:
+                    continue
+                symmetric = predicate in SYMMETRIC_PREDICATES
+                ref = (doc_id, e)
+                for subject in subjects:
+                    for obj in objects:
+                        if subject == obj:
+                            continue
+                        if symmetric and obj < subject:
+                            key = (obj, predicate, subject)
+                        else:
+                            key = (subject, predicate, obj)
+                        refs = new_refs.get(key)
+                        if refs is None:
+                            new_refs[key] = [ref]
+                        else:
+                            refs.append(ref)
+                        if pairs:
+                            new_qualifiers.setdefault(key, []).append((doc_id, pairs))
+        touched = set(new_refs)
+        if relations and redone:
+            touched.update(key for key, fields in relations.items()
+                           if not redone.isdisjoint(fields[0]))  # fmt: skip
+        pieces = self.pieces
+        for key in touched:
+            refs = new_refs.get(key, [])
+            qualified = new_qualifiers.get(key, [])
+            before = relations.get(key)
+            if before is not None:
+                refs = [
+                    r for r in zip(before[0], before[1], strict=True) if r[0] not in redone
+                ] + refs
+                kept = [q for q in before[3] if q[0] not in redone]
+                qualified = sorted(kept + qualified, key=itemgetter(0)) if kept else qualified
+            if not refs:
+                del relations[key]
+                continue
+            if len(refs) > 1:
+                order = _evidence_order([pieces[d][i] for d, i in refs])
+                if order is not None:
+                    refs = [refs[i] for i in order]
+            named_values: dict[str, str] = {}
+            for _, pairs in qualified:
+                for name, value in pairs:
+                    named_values.setdefault(name, value)
+            relations[key] = (
+                tuple(map(itemgetter(0), refs)),
+                tuple(map(itemgetter(1), refs)),
+                tuple(sorted(named_values.items())),
+                tuple(qualified),
+            )
+
+    # ---------------------------------------------------------------- one document
+
+    def name_entities(self, key: tuple[str, str, tuple[str, ...]]) -> _Named:
         type_name, canonical, expands_to = key
-        respelled = spellings.spelling(type_name, canonical)
+        respelled = self.spellings.spelling(type_name, canonical)
         if respelled is not None:
             canonical = respelled[0]
-        entities = []
-        for name, target in targets_of[type_name, canonical, expands_to]:
-            record = records.get(target)
-            if record is None:
-                # The first mention of an entity gives it its label.
-                labels[target] = (type_name, name)
-                record = records[target] = _EntityRecord()
-            entities.append((target, record.surfaces, record.documents))
         # 我市 names 湘潭市 only inside 湘潭's own documents: no alias either (see _RuleKinds).
         # 长株潭三市 names the three cities together, none of them alone: no alias.
         # (长株潭三市发改委 stays an alias of each body: the gold and users look up
         # the group's bodies by that name.)
         may_alias = not (expands_to and type_name == "City")
-        return respelled, may_alias, not expands_to, tuple(entities)
+        targets = self.targets_of[type_name, canonical, expands_to]
+        return respelled, may_alias, not expands_to, targets
 
-    nested: list[tuple[MentionRow, int | None]] = []  # (row, its index if it can be linked by it)
-    for extraction in extractions:
-        own_id = extraction.document.id
-        own_links = links[own_id]
-        table = extraction.table
-        indexed = tables.setdefault(own_id, table) is table
-        for index in extraction.mentions:
-            row = table[index]
-            doc_id, start, _end, text, type_name, rule, canonical, code, expands_to = row
-            is_nested, rule_aliases = rule_kinds[rule]
-            own = indexed and doc_id == own_id
-            if is_nested:
-                # A place inside a longer name (湘潭 in 湘潭高新区) is no mention of its own: it
-                # only links the name to an entity found elsewhere.
-                nested.append((row, index if own else None))
-                continue
-            key = (type_name, canonical, expands_to)
-            found = named.get(key)
-            if found is None:
-                found = named[key] = name_entities(key)
-            respelled, may_alias, may_have_code, entities = found
+    def end_targets(self, end: MentionRow) -> tuple[str, ...]:
+        """The entity ids a relation end names (whether or not they exist)."""
+        key = _NAME_OF_ROW(end)
+        found = self.ends.get(key)
+        if found is None:
+            type_name, canonical, expands_to = key
+            respelled = self.spellings.spelling(type_name, canonical)
             if respelled is not None:
-                ref: int | Mention = _respell(row, *respelled)
+                canonical = respelled[0]
+            targets = self.targets_of[type_name, canonical, expands_to]
+            found = self.ends[key] = tuple(target for _, target in targets)
+        return found
+
+    def read(self, doc_id: str, group: list[ExtractionRows], count: bool = False) -> _DocumentPass:
+        """A document's links and relation candidates (its first file's mentions as the indexes
+        of their rows; a second file's, of the same document id, as Mentions); with ``count``,
+        its mentions go into the records of their entities (a document read for the first time)."""
+        found = _DocumentPass()
+        links, depends = found.links, found.depends
+        named, rule_kinds = self.named, self.rule_kinds
+        records, record_of = self.records, self.record
+        nested: list[tuple[MentionRow, int | None]] = []
+        pieces: list[Evidence] = []
+        for extraction in group:
+            own = extraction is group[0]
+            table = extraction.table
+            for index in extraction.mentions:
+                row = table[index]
+                row_doc, start, _end, text, type_name, rule, canonical, code, expands_to = row
+                if row_doc != doc_id:
+                    raise ValueError(f"{doc_id}: a mention of another document ({row_doc})")
+                is_nested, rule_aliases = rule_kinds[rule]
+                if is_nested:
+                    # A place inside a longer name (湘潭 in 湘潭高新区) is no mention of its
+                    # own: it only links the name to an entity found elsewhere.
+                    nested.append((row, index if own else None))
+                    continue
+                key = (type_name, canonical, expands_to)
+                named_as = named.get(key)
+                if named_as is None:
+                    named_as = named[key] = self.name_entities(key)
+                respelled, may_alias, may_have_code, targets = named_as
+                if respelled is not None:
+                    ref: Any = ~index if own else _respell(row, *respelled)
+                else:
+                    ref = index if own else Mention(*row)
+                alias = may_alias and rule_aliases
+                if not may_have_code:
+                    code = None
+                for name, target in targets:
+                    links.append((start, target, len(links), ref))
+                    if not count:
+                        continue
+                    record = records.get(target) or record_of(target)
+                    counts = record.counts
+                    counts[doc_id] = counts.get(doc_id, 0) + 1
+                    if record.label_nested or doc_id < record.label_doc:
+                        # (the first mention: of an earlier document, or no mention before)
+                        record.label, record.label_doc, record.label_nested = name, doc_id, False
+                    if alias:
+                        record.surfaces.add(text)
+                    if code and not record.code_nested and doc_id >= record.code_doc:
+                        record.code, record.code_doc = code, doc_id
+                if type_name == "Agreement":
+                    depends.update(target for _, target in targets)
+            offset = len(pieces)
+            pieces.extend(extraction.evidence)
+            for s, predicate, o, e, pairs in extraction.candidates:
+                subjects, objects = self.end_targets(table[s]), self.end_targets(table[o])
+                found.candidates.append((subjects, predicate, objects, offset + e, pairs))
+                depends.update(subjects)
+                depends.update(objects)
+        if len(group) > 1:  # (the evidence of every file, one after the other)
+            self.pieces[doc_id] = tuple(pieces)
+        for row, index in nested:
+            _, start, _end, text, type_name, _rule, canonical, code, _expands_to = row
+            respelled = self.spellings.spelling(type_name, canonical)
+            if respelled is not None:
+                ref = ~index if index is not None else _respell(row, *respelled)
+                canonical = respelled[0]
             else:
-                ref = index if own else Mention(*row)
-            alias = may_alias and rule_aliases
-            document_links = own_links if doc_id == own_id else links[doc_id]
-            if not may_have_code:
-                code = None
-            for target, surfaces, documents in entities:
-                if alias:
-                    surfaces.add(text)
-                documents.append(doc_id)
-                if code:
-                    codes[target] = code
-                document_links.append((start, target, len(document_links), ref))
+                ref = Mention(*row) if index is None else index
+            ((_, target),) = self.targets_of[type_name, canonical, ()]
+            if count and type_name == "City" and code:
+                # A city named only inside other names (深圳 in 深圳科技园, 深圳力合科创) is
+                # still a place the document speaks of.
+                record = records.get(target) or record_of(target)
+                record.counts[doc_id] = record.counts.get(doc_id, 0) + 1
+                if record.label is None or (record.label_nested and doc_id < record.label_doc):
+                    record.label, record.label_doc = canonical, doc_id
+                if not record.code_nested or doc_id >= record.code_doc:
+                    record.code, record.code_doc, record.code_nested = code, doc_id, True
+                record.surfaces.add(text)
+            found.nested.append((start, target, ref))
+            depends.add(target)
+        return found
 
-    for row, index in nested:
-        doc_id, start, _end, text, type_name, _rule, canonical, code, _expands_to = row
-        respelled = spellings.spelling(type_name, canonical)
-        if respelled is not None:
-            ref = _respell(row, *respelled)
-            canonical = respelled[0]
-        else:
-            ref = Mention(*row) if index is None else index
-        ((_, target),) = targets_of[type_name, canonical, ()]
-        if type_name == "City" and code:
-            # A city named only inside other names (深圳 in 深圳科技园, 深圳力合科创) is still a
-            # place the document speaks of.
-            record = records.get(target)
-            if record is None:
-                labels[target] = (type_name, canonical)
-                record = records[target] = _EntityRecord()
-            codes[target] = code
-            record.surfaces.add(text)
-            record.documents.append(doc_id)
-        if target in labels:
-            document_links = links[doc_id]
-            document_links.append((start, target, len(document_links), ref))
-    entities = []
-    for target in sorted(labels):
-        type_name, label = labels[target]
-        record = records[target]
-        surfaces, documents = record.surfaces, record.documents
-        if len(documents) == 1:  # (the fast paths: most entities are mentioned once)
-            mention_counts: tuple[tuple[str, int], ...] = ((documents[0], 1),)
-        else:
-            mention_counts = tuple(sorted(Counter(documents).items()))
-        entities.append(
-            Entity(
-                target,
-                type_name,
-                label,
-                tuple(sorted(surfaces.difference((label,)))) if surfaces else (),
-                mention_counts,
-                codes.get(target),
+    def pairs(
+        self, found: _DocumentPass, entities: set[str], dropped: set[str]
+    ) -> tuple[list[tuple[Any, str]], tuple[int, ...]]:
+        """A document's (mention, entity id) pairs by offset and entity, ties in the order
+        found (each link's place in its list decides: the mentions are never compared)."""
+        links = found.links
+        if found.nested:
+            links = links.copy()
+            for start, target, ref in found.nested:
+                if target in entities:
+                    links.append((start, target, len(links), ref))
+        links.sort()
+        pairs = [(m, t) for _, t, _, m in links if t not in dropped]
+        respelled = tuple(i for i, (m, _) in enumerate(pairs) if type(m) is int and m < 0)
+        return pairs, respelled
+
+    # ---------------------------------------------------------------- the result
+
+    def output(
+        self, dropped: set[str]
+    ) -> tuple[tuple[Entity, ...], tuple[Relation, ...], MentionLinks]:
+        state, groups, pieces = self.state, self.groups, self.pieces
+        value = state.entities.value
+        entities = tuple(
+            Entity(target, *value(target)[:5])
+            for target in sorted(self.known)
+            if target not in dropped
+        )
+        relations = []
+        for key in sorted(state.relations):
+            subject, predicate, obj = key
+            if subject in dropped or obj in dropped:
+                continue
+            documents, indexes, qualifiers, _ = state.relations[key]
+            relations.append(
+                Relation(
+                    subject=subject,
+                    predicate=predicate,
+                    object=obj,
+                    # (each document's evidence, then the piece at each index)
+                    evidence=tuple(map(getitem, map(pieces.__getitem__, documents), indexes)),
+                    qualifiers=qualifiers,
+                )
             )
-        )
-    known = set(labels)
-    relations = _resolve_relations(extractions, spellings, known, targets_of)
-    # An agreement is a fact only with its parties (SHACL: at least two); a bare mention of
-    # 合作协议 without them is dropped rather than asserted half-known.
-    parties: dict[str, set[str]] = defaultdict(set)
-    for relation in relations:
-        if relation.predicate == "partyTo":
-            parties[relation.object].add(relation.subject)
-    dropped = {e.id for e in entities if e.type == "Agreement" and len(parties[e.id]) < 2}
-    if dropped:
-        entities = [e for e in entities if e.id not in dropped]
-        relations = tuple(
-            r for r in relations if r.subject not in dropped and r.object not in dropped
-        )
-    # Links by document, offset and entity, ties in the order found (each link's place in its
-    # list decides: no key tuple per link, and the mentions are never compared).
-    parts: list[LinkPart] = []
-    for doc_id in sorted(links):
-        document_links = links[doc_id]
-        document_links.sort()
-        pairs = [(m, t) for _, t, _, m in document_links if t not in dropped]
-        if pairs:
-            parts.append((doc_id, tables.get(doc_id, ()), pairs))
-    documents = tuple(e.document for e in extractions)
-    return KnowledgeGraphData(
-        documents=documents,
-        entities=tuple(entities),
-        relations=relations,
-        mentions=MentionLinks(parts),
-    )
+        parts: list[LinkPart] = []
+        for doc_id in sorted(groups):
+            saved = state.documents[doc_id]
+            pairs = saved.pairs
+            if not pairs:
+                continue
+            table = groups[doc_id][0].table
+            if saved.respelled:
+                pairs = pairs.copy()
+                spelling = self.spellings.spelling
+                for place in saved.respelled:
+                    ref, target = pairs[place]
+                    row = table[~ref]
+                    pairs[place] = (_respell(row, *spelling(*_TYPE_AND_CANONICAL(row))), target)
+            parts.append((doc_id, table, pairs))
+        return entities, tuple(relations), MentionLinks(parts)
 
 
-class _EntityRecord:
-    """What the mentions of one entity say of it, gathered while resolving."""
-
-    __slots__ = ("surfaces", "documents")
-
-    def __init__(self) -> None:
-        self.surfaces: set[str] = set()  # the texts that are aliases
-        self.documents: list[str] = []  # the document of each mention
+def _columns(pairs: list[tuple[Any, str]]) -> tuple[tuple, tuple]:
+    return tuple(map(itemgetter(0), pairs)), tuple(map(itemgetter(1), pairs))
 
 
 # A name's respelling (canonical, rule), whether it may be an alias, whether it may carry a code,
-# and (entity id, surfaces, documents) of each entity it stands for.
-_Named = tuple[tuple[str, str] | None, bool, bool, tuple[tuple[str, set[str], list[str]], ...]]
+# and the (name, entity id) of each entity it stands for.
+_Named = tuple[tuple[str, str] | None, bool, bool, tuple[tuple[str, str], ...]]
 
 
 class _RuleKinds(dict[str, tuple[bool, bool]]):
@@ -286,6 +637,8 @@ class _RuleKinds(dict[str, tuple[bool, bool]]):
 _CANONICAL_AT, _RULE_AT = MENTION_FIELDS.index("canonical"), MENTION_FIELDS.index("rule")
 # (type, canonical, expands_to) of a mention's row: what names it
 _NAME_OF_ROW = itemgetter(*map(MENTION_FIELDS.index, ("type", "canonical", "expands_to")))
+_AGREEMENT = "Agreement/"  # (the start of an agreement's entity id: entity_key)
+_TYPE_AND_CANONICAL = itemgetter(*map(MENTION_FIELDS.index, ("type", "canonical")))
 
 
 def _respell(row: MentionRow, canonical: str, rule: str) -> Mention:
@@ -307,88 +660,23 @@ _EVIDENCE_KEY = attrgetter(
 _PLACE = attrgetter("doc_id", "start")
 
 
-def _sorted_evidence(found: list[Evidence]) -> tuple[Evidence, ...]:
-    """The distinct pieces of evidence in order (the first of equal pieces kept), keyed by their
-    fields rather than hashed by Evidence's Python-level ``__hash__``."""
-    if len(found) == 1:
-        return (found[0],)
+def _evidence_order(found: Sequence[Evidence]) -> list[int] | None:
+    """The places in ``found`` of its distinct pieces in order (the first of equal pieces kept),
+    or None when ``found`` is in order and distinct already. Keyed by the fields rather than
+    hashed by Evidence's Python-level ``__hash__``."""
     # Found in document order, so most lists are in order already: strictly increasing places
     # mean distinct pieces in order (tested in C, without a key of every field per piece).
     places = list(map(_PLACE, found))
     if all(map(lt, places, islice(places, 1, None))):
-        return tuple(found)
-    first = {_EVIDENCE_KEY(evidence): evidence for evidence in reversed(found)}
-    return tuple(map(first.__getitem__, sorted(first)))
+        return None
+    first = {_EVIDENCE_KEY(found[i]): i for i in reversed(range(len(found)))}
+    return [first[key] for key in sorted(first)]
 
 
-def _resolve_relations(
-    extractions: list[ExtractionRows],
-    spellings: _Spellings,
-    known: set[str],
-    targets_of: _EntityTargets,
-) -> tuple[Relation, ...]:
-    # (type, canonical, expands_to) of a relation end → the known entities it stands for
-    ends: dict[tuple[str, str, tuple[str, ...]], tuple[str, ...]] = {}
-
-    def known_targets(end: MentionRow) -> tuple[str, ...]:
-        key = _NAME_OF_ROW(end)
-        found = ends.get(key)
-        if found is None:
-            type_name, canonical, expands_to = key
-            respelled = spellings.spelling(type_name, canonical)
-            if respelled is not None:
-                canonical = respelled[0]
-            targets = targets_of[type_name, canonical, expands_to]
-            found = ends[key] = tuple(target for _, target in targets if target in known)
-        return found
-
-    # Each relation's evidence in the order found (made distinct and sorted at the end).
-    evidence: dict[tuple[str, str, str], list[Evidence]] = {}
-    qualifiers: dict[tuple[str, str, str], dict[str, str]] = {}
-    for extraction in extractions:
-        table, pieces = extraction.table, extraction.evidence
-        for s, predicate, o, e, pairs in extraction.candidates:
-            subjects = known_targets(table[s])
-            if not subjects:
-                continue
-            objects = known_targets(table[o])
-            if not objects:
-                continue
-            symmetric = predicate in SYMMETRIC_PREDICATES
-            piece = pieces[e]
-            for subject in subjects:
-                for obj in objects:
-                    if subject == obj:
-                        continue
-                    if symmetric and obj < subject:
-                        key = (obj, predicate, subject)
-                    else:
-                        key = (subject, predicate, obj)
-                    found = evidence.get(key)
-                    if found is None:
-                        evidence[key] = [piece]
-                    else:
-                        found.append(piece)
-                    if pairs:
-                        named_values = qualifiers.get(key)
-                        if named_values is None:
-                            named_values = qualifiers[key] = {}
-                        for name, value in pairs:
-                            named_values.setdefault(name, value)
-    relations = []
-    for key in sorted(evidence):
-        named_values = qualifiers.get(key)
-        s, p, o = key
-        relations.append(
-            Relation(
-                subject=s,
-                predicate=p,
-                object=o,
-                evidence=_sorted_evidence(evidence[key]),
-                qualifiers=tuple(sorted(named_values.items())) if named_values else (),
-            )
-        )
-    return tuple(relations)
+def _sorted_evidence(found: list[Evidence]) -> tuple[Evidence, ...]:
+    """The distinct pieces of evidence in order (the first of equal pieces kept)."""
+    order = _evidence_order(found) if len(found) > 1 else None
+    return tuple(found) if order is None else tuple(found[i] for i in order)
 
 
 def park_variants(names: Iterable[str]) -> dict[str, str]:

@@ -22,6 +22,7 @@ from kg.model import (
     mention_row,
 )
 from kg.resolve import (
+    ResolutionState,
     _is_subsequence,
     _plan_key,
     _respell,
@@ -29,10 +30,12 @@ from kg.resolve import (
     _sorted_evidence,
     _Spellings,
     container_short_forms,
+    entity_key,
     entity_merges,
     park_variants,
     plan_variants,
     resolve,
+    resolve_incrementally,
 )
 
 
@@ -269,3 +272,71 @@ def test_resolve_merges_mentions_into_entities():
         ("d2", 8, "City/株洲市"),
         ("d2", 12, "City/株洲市"),
     ]
+
+
+# --- resolve_incrementally(): what one document changes in others ---------------------------------
+
+
+def _versioned(doc_id: str, version: str, mentions: list[Mention], relations=()):
+    """A hand-made extraction whose document has a content hash (so a state can keep it)."""
+    document = Document(doc_id, f"{doc_id}.txt", doc_id, "", (), content_hash=f"{doc_id}{version}")
+    return DocumentExtraction(document, tuple(mentions), tuple(relations))
+
+
+def test_a_document_naming_a_place_links_it_where_other_documents_nest_it():
+    """岳塘区 nested in a park's name (document a) is linked, and is a relation end, only while
+    some document names it (b); an agreement with one party in a and one in c is dropped
+    without c, and its mention in a linked with it. Resolution from the previous state re-reads
+    a for both, and equals resolution from nothing."""
+    nested = Mention("a", 0, 3, "岳塘区", "County", "name-prefix:county", "岳塘区", "430304")
+    park = Mention("a", 0, 8, "岳塘区经开区", "Park", "head", "岳塘区经开区")
+    city = Mention("a", 10, 12, "株洲", "City", "gazetteer-short", "株洲市", "430200")
+    accord = Mention("a", 20, 24, "合作协议", "Agreement", "signed-agreement", "合作协议")
+    a = _versioned(
+        "a",
+        "1",
+        [nested, park, city, accord],
+        [
+            RelationCandidate(nested, "cooperatesWith", city, Evidence("a", 0, 12, "…", "co")),
+            RelationCandidate(city, "partyTo", accord, Evidence("a", 10, 24, "…", "party")),
+        ],
+    )
+    county = Mention("b", 0, 3, "岳塘区", "County", "gazetteer", "岳塘区", "430304")
+    b = _versioned("b", "1", [county])
+    xiangtan = Mention("c", 0, 2, "湘潭", "City", "gazetteer-short", "湘潭市", "430300")
+    accord_c = replace(accord, doc_id="c", start=5, end=9)
+    c = _versioned(
+        "c",
+        "1",
+        [xiangtan, accord_c],
+        [RelationCandidate(xiangtan, "partyTo", accord_c, Evidence("c", 0, 9, "…", "party"))],
+    )
+    # A document before a (by id) with another code for 株洲 and another spelling of a park's
+    # name (the same entity id): the label is the first document's, the code the last one's.
+    phase = Mention("a", 40, 48, "高新区(一期)", "Park", "head", "高新区(一期)")
+    a = replace(a, mentions=(*a.mentions, phase))
+    early = _versioned(
+        "0",
+        "1",
+        [
+            Mention("0", 0, 2, "株洲", "City", "gazetteer-short", "株洲市", "430201"),
+            Mention("0", 5, 13, "高新区（一期）", "Park", "head", "高新区（一期）"),
+        ],
+    )
+    state = resolve_incrementally([a], None)[1]
+    for corpus in ([a, c], [a], [a, b], [a, b, c], [early, a, b, c], [a, c], [a, b], [early, a]):
+        assert state is not None
+        previous = ResolutionState.loads(state.dumps("v"), "v")
+        data, state = resolve_incrementally(corpus, previous)
+        assert data == resolve(corpus)
+        links = {(m.doc_id, m.text, t) for m, t in data.mentions}
+        relations = {(r.subject, r.predicate, r.object) for r in data.relations}
+        named = b in corpus
+        assert (("a", "岳塘区", "County/岳塘区") in links) == named
+        assert (("City/株洲市", "cooperatesWith", "County/岳塘区") in relations) == named
+        agreed = c in corpus
+        assert (("a", "合作协议", "Agreement/合作协议") in links) == agreed
+        entities = {e.id: e for e in data.entities}
+        assert entities["City/株洲市"].code == "430200"  # (a's: after 0's)
+        park = entities[entity_key("Park", "高新区(一期)")]
+        assert park.label == ("高新区（一期）" if early in corpus else "高新区(一期)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -26,9 +27,16 @@ from rdflib.namespace import DCTERMS, XSD
 import kg.pipeline
 from kg.clean import split_sentences
 from kg.errors import NoDocumentsError
-from kg.model import DocumentExtraction, Mention, RelationCandidate, mention_row
+from kg.model import (
+    DocumentExtraction,
+    ExtractionRows,
+    Mention,
+    RelationCandidate,
+    mention_row,
+)
 from kg.ontology import CZT, NIF
 from kg.pipeline import BuildOptions, ExtractionCache, build, network_from_data, process_file
+from kg.resolve import ResolutionState, _Resolution, resolve_incrementally
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = 6
@@ -378,6 +386,68 @@ def test_an_extraction_has_the_same_rows_fresh_or_cached() -> None:
             extracted.relations
         ) and len(fresh.evidence) < len(extracted.relations)
     assert shared_somewhere  # (the seed has repeated mentions and evidence)
+
+
+def test_resolving_from_the_previous_state_equals_resolving_anew(tmp_path: Path) -> None:
+    """Generated and seed documents added (every other step), and added, changed and removed at
+    random: resolution from the previous state (saved and read back, as a build does) equals
+    resolution from nothing at every step, and after additions it reads only the new documents
+    and those whose links or relations read an entity that came to be."""
+    rng = random.Random(3)
+    folder = tmp_path / "corpus"
+    make_corpus.write_corpus(folder, 12)
+    for seed_file in sorted((ROOT / "corpus").glob("*.txt")):
+        shutil.copy(seed_file, folder / seed_file.name)
+    extracted: dict[tuple[Path, str], ExtractionRows] = {}
+
+    def rows() -> list[ExtractionRows]:
+        found = []
+        for path in sorted(folder.iterdir()):
+            text = path.read_text(encoding="utf-8")
+            if (path, text) not in extracted:
+                extraction = process_file(str(path)).extraction
+                assert extraction is not None
+                extracted[path, text] = ExtractionRows.of(extraction)
+            found.append(extracted[path, text])
+        return found
+
+    _, state = resolve_incrementally(rows(), None)
+    assert state is not None
+    read: list[tuple[str, bool]] = []  # (document, counted) as resolution reads them
+    original = _Resolution.read
+
+    def recorded(self: _Resolution, doc_id: str, group: list, count: bool = False) -> object:
+        read.append((doc_id, count))
+        return original(self, doc_id, group, count)
+
+    next_index = 12
+    for step in range(10):
+        added = []
+        for _ in range(rng.randint(1, 2)):
+            existing = sorted(folder.iterdir())
+            action = "add" if step % 2 == 0 else rng.choice(("add", "change", "remove"))
+            if action == "add":
+                added += make_corpus.write_corpus(folder, 1, start=next_index)
+                next_index += 1
+            elif action == "change":
+                target = rng.choice(existing)
+                other = make_corpus.make_document(rng.randrange(100), seed=step)
+                target.write_text(other, encoding="utf-8")
+            elif len(existing) > 4:
+                rng.choice(existing).unlink()
+        corpus_rows = rows()
+        before = ResolutionState.loads(state.dumps("v"), "v")
+        assert before is not None
+        read.clear()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(_Resolution, "read", recorded)
+            incremental, state = resolve_incrementally(corpus_rows, before)
+        assert incremental == resolve_incrementally(corpus_rows, None)[0], step
+        assert state is not None
+        if step % 2 == 0 and before.spellings == state.spellings:
+            # Only the new documents go into the entities; others are at most read again.
+            assert sorted(d for d, counted in read if counted) == [p.stem for p in added]
+            assert len(read) < len(corpus_rows)
 
 
 def test_relation_evidence_is_keyed_by_its_place_and_equal_keys_are_equal_evidence(
