@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import marshal
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from itertools import islice
@@ -189,7 +189,7 @@ class _EntityRecord:
     in document order, so a new document can come before or after those already read."""
 
     __slots__ = ("label", "label_doc", "label_nested", "code", "code_doc", "code_nested",
-                 "surfaces", "counts")  # fmt: skip
+                 "surfaces", "counts", "documents", "read_code", "read_code_doc")  # fmt: skip
 
     def __init__(self, saved: tuple | None = None) -> None:
         if saved is None:
@@ -200,22 +200,36 @@ class _EntityRecord:
             self.code_doc = ""
             self.code_nested = False
             self.surfaces: set[str] = set()  # the texts that are aliases
-            self.counts: dict[str, int] = {}  # document → mentions
+            self.counts: dict[str, int] = {}  # document → mentions, as saved
         else:
             (_, self.label, _, counts, self.code, self.label_doc, self.label_nested,
              self.code_doc, self.code_nested, surfaces) = saved  # fmt: skip
             self.counts = dict(counts)
             self.surfaces = set(surfaces)
+        # The documents read now, one per mention, and the last code of their mentions (merged
+        # with the saved ones by saved(): a list append and two stores per mention).
+        self.documents: list[str] = []
+        self.read_code: str | None = None
+        self.read_code_doc = ""
 
-    def saved(self, type_name: str, in_order: bool) -> tuple:
+    def saved(self, type_name: str) -> tuple:
         """The entity's fields (type, label, aliases, mention counts by document, code), then
         what the next resolution needs to go on from them."""
+        if (
+            self.read_code is not None
+            and not self.code_nested
+            and self.read_code_doc >= self.code_doc
+        ):
+            self.code, self.code_doc = self.read_code, self.read_code_doc
+        read = Counter(self.documents)  # (in document order)
+        if self.counts:
+            counts = tuple(sorted({**self.counts, **read}.items()))
+        else:
+            counts = tuple(read.items())
         label, surfaces = self.label, self.surfaces
         aliases = tuple(sorted(surfaces.difference((label,)))) if surfaces else ()
-        counts = tuple(self.counts.items())
-        return (type_name, label, aliases, counts if in_order else tuple(sorted(counts)),
-                self.code, self.label_doc, self.label_nested, self.code_doc, self.code_nested,
-                tuple(surfaces))  # fmt: skip
+        return (type_name, label, aliases, counts, self.code, self.label_doc, self.label_nested,
+                self.code_doc, self.code_nested, tuple(surfaces))  # fmt: skip
 
 
 class _Packed(dict):
@@ -329,6 +343,8 @@ class _Resolution:
         self.pieces = {doc_id: group[0].evidence for doc_id, group in groups.items()}
         self.known = set(state.entities)  # the entities that exist
         self.records: dict[str, _EntityRecord] = {}  # those the documents read name
+        # (type, canonical, expands_to) → the records of its entities (see first_named)
+        self.counted: dict[tuple[str, str, tuple[str, ...]], tuple[_EntityRecord, ...]] = {}
 
     def run(self) -> tuple[tuple[Entity, ...], tuple[Relation, ...], MentionLinks]:
         state, groups, known = self.state, self.groups, self.known
@@ -337,9 +353,8 @@ class _Resolution:
                   for doc_id, group in groups.items() if doc_id not in documents}  # fmt: skip
         born = set(self.records).difference(known)  # entities that came to be
         known.update(born)
-        in_order = not documents  # (all documents read in order: counts need no sort)
         for target, record in self.records.items():
-            state.entities.put(target, record.saved(target.split("/", 1)[0], in_order))
+            state.entities.put(target, record.saved(target.split("/", 1)[0]))
 
         # Relations: kept documents whose relations read an entity that came to be read again.
         if born:
@@ -368,6 +383,19 @@ class _Resolution:
                 document.path, document.content_hash, pairs, respelled, tuple(sorted(found.depends))
             )
         return self.output(dropped)
+
+    def first_named(self, targets: tuple[tuple[str, str], ...], doc_id: str) -> tuple:
+        """The records of the entities a name stands for, the first time it is read: a name
+        first read in this document labels an entity whose label came from a later one (or from
+        a place nested in a longer name). Documents are read in order, so a name's first
+        document is the first of those read now; an entity's, the first of its names'."""
+        found = []
+        for name, target in targets:
+            record = self.record(target)
+            if record.label_nested or doc_id < record.label_doc:
+                record.label, record.label_doc, record.label_nested = name, doc_id, False
+            found.append(record)
+        return tuple(found)
 
     def record(self, target: str) -> _EntityRecord:
         """The record of an entity, as the previous resolution left it or new."""
@@ -474,7 +502,7 @@ class _Resolution:
         its mentions go into the records of their entities (a document read for the first time)."""
         found = _DocumentPass()
         links, depends = found.links, found.depends
-        named, rule_kinds = self.named, self.rule_kinds
+        named, rule_kinds, counted = self.named, self.rule_kinds, self.counted
         records, record_of = self.records, self.record
         nested: list[tuple[MentionRow, int | None]] = []
         pieces: list[Evidence] = []
@@ -504,20 +532,18 @@ class _Resolution:
                 alias = may_alias and rule_aliases
                 if not may_have_code:
                     code = None
-                for name, target in targets:
+                for _, target in targets:
                     links.append((start, target, len(links), ref))
-                    if not count:
-                        continue
-                    record = records.get(target) or record_of(target)
-                    counts = record.counts
-                    counts[doc_id] = counts.get(doc_id, 0) + 1
-                    if record.label_nested or doc_id < record.label_doc:
-                        # (the first mention: of an earlier document, or no mention before)
-                        record.label, record.label_doc, record.label_nested = name, doc_id, False
-                    if alias:
-                        record.surfaces.add(text)
-                    if code and not record.code_nested and doc_id >= record.code_doc:
-                        record.code, record.code_doc = code, doc_id
+                if count:
+                    named_records = counted.get(key)
+                    if named_records is None:
+                        named_records = counted[key] = self.first_named(targets, doc_id)
+                    for record in named_records:
+                        record.documents.append(doc_id)
+                        if alias:
+                            record.surfaces.add(text)
+                        if code:
+                            record.read_code, record.read_code_doc = code, doc_id
                 if type_name == "Agreement":
                     depends.update(target for _, target in targets)
             offset = len(pieces)
@@ -542,7 +568,7 @@ class _Resolution:
                 # A city named only inside other names (深圳 in 深圳科技园, 深圳力合科创) is
                 # still a place the document speaks of.
                 record = records.get(target) or record_of(target)
-                record.counts[doc_id] = record.counts.get(doc_id, 0) + 1
+                record.documents.append(doc_id)
                 if record.label is None or (record.label_nested and doc_id < record.label_doc):
                     record.label, record.label_doc = canonical, doc_id
                 if not record.code_nested or doc_id >= record.code_doc:
