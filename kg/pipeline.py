@@ -440,23 +440,20 @@ def run_file_tasks(paths: Sequence[str], options: BuildOptions, log: Log) -> Ite
         for path in paths:
             yield process_file(path)
         return
-    workers = min(workers, len(paths))
-    # Small chunks keep both cores busy to the end; larger ones save inter-process round trips.
-    chunk = max(1, min(16, len(paths) // (workers * 8)))
-    context = multiprocessing.get_context()
-    if context.get_start_method() == "fork":
+    if multiprocessing.get_start_method() == "fork":
         prepare_worker()  # forked workers inherit the loaded pipeline instead of each loading it
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=prepare_worker) as pool:
-        yield from pool.map(_process_file_packed, paths, chunksize=chunk)
+    yield from _start_file_tasks(paths, options)
 
 
 def _start_file_tasks(
     paths: Sequence[str], options: BuildOptions
 ) -> Generator[FileResult, None, None]:
-    """Results of :func:`process_file` for ``paths``, in order: the pool's workers start now and
-    each loads the extraction pipeline itself (~1.5 s) while the caller goes on (reading the
-    cache); the results are waited for when iterated. Close the iterator to stop the pool."""
+    """Results of :func:`process_file` for ``paths`` from a process pool, in order: the pool's
+    workers start now (each loads the extraction pipeline, unless forked from a process that
+    did) while the caller goes on; the results are waited for when iterated. Close the
+    iterator to stop the pool."""
     workers = min(worker_count(options), len(paths))
+    # Small chunks keep both cores busy to the end; larger ones save inter-process round trips.
     chunk = max(1, min(16, len(paths) // (workers * 8)))
     pool = ProcessPoolExecutor(
         workers, mp_context=multiprocessing.get_context(), initializer=prepare_worker
