@@ -323,8 +323,8 @@ class _DocumentPass:
 
 class _Resolution:
     """Resolution as a state the documents not yet read go into: their mentions into the
-    records of the entities they name, their relation candidates into the relations, and the
-    links of every document that reads an entity that came to be redone."""
+    records of the entities they name, their relation candidates into the relations; the links
+    and relations of documents that read an entity that came to be are made again."""
 
     def __init__(
         self, state: ResolutionState, spellings: _Spellings, groups: dict[str, list[ExtractionRows]]
@@ -356,7 +356,7 @@ class _Resolution:
         for target, record in self.records.items():
             state.entities.put(target, record.saved(target.split("/", 1)[0]))
 
-        # Relations: kept documents whose relations read an entity that came to be read again.
+        # Relations (kept documents whose relations read an entity that came to be: read again)
         if born:
             for doc_id in documents:
                 if not born.isdisjoint(documents[doc_id].depends):
@@ -384,7 +384,9 @@ class _Resolution:
             )
         return self.output(dropped)
 
-    def first_named(self, targets: tuple[tuple[str, str], ...], doc_id: str) -> tuple:
+    def first_named(
+        self, targets: tuple[tuple[str, str], ...], doc_id: str
+    ) -> tuple[_EntityRecord, ...]:
         """The records of the entities a name stands for, the first time it is read: a name
         first read in this document labels an entity whose label came from a later one (or from
         a place nested in a longer name). Documents are read in order, so a name's first
@@ -697,12 +699,6 @@ def _evidence_order(found: Sequence[Evidence]) -> list[int] | None:
         return None
     first = {_EVIDENCE_KEY(found[i]): i for i in reversed(range(len(found)))}
     return [first[key] for key in sorted(first)]
-
-
-def _sorted_evidence(found: list[Evidence]) -> tuple[Evidence, ...]:
-    """The distinct pieces of evidence in order (the first of equal pieces kept)."""
-    order = _evidence_order(found) if len(found) > 1 else None
-    return tuple(found) if order is None else tuple(found[i] for i in order)
 
 
 def park_variants(names: Iterable[str]) -> dict[str, str]:

@@ -23,11 +23,11 @@ from kg.model import (
 )
 from kg.resolve import (
     ResolutionState,
+    _evidence_order,
     _is_subsequence,
     _plan_key,
     _respell,
     _RuleKinds,
-    _sorted_evidence,
     _Spellings,
     container_short_forms,
     entity_key,
@@ -133,6 +133,12 @@ def test_container_short_forms_match_the_pairwise_definition():
 
 def _evidence(doc_id: str, start: int, rule: str, end: int = 9, sentence: str = "句子") -> Evidence:
     return Evidence(doc_id, start, end, sentence, rule)
+
+
+def _sorted_evidence(found: list[Evidence]) -> tuple[Evidence, ...]:
+    """A relation's evidence as resolve orders it (_evidence_order: None means as found)."""
+    order = _evidence_order(found) if len(found) > 1 else None
+    return tuple(found) if order is None else tuple(found[i] for i in order)
 
 
 def test_sorted_evidence_is_the_distinct_pieces_by_document_offset_and_rule():
