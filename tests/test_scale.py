@@ -35,7 +35,15 @@ from kg.model import (
     mention_row,
 )
 from kg.ontology import CZT, NIF
-from kg.pipeline import BuildOptions, ExtractionCache, build, network_from_data, process_file
+from kg.pipeline import (
+    RESOLUTION_STATE,
+    BuildOptions,
+    ExtractionCache,
+    build,
+    network_from_data,
+    process_file,
+    resolution_version,
+)
 from kg.resolve import ResolutionState, _Resolution, resolve_incrementally
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -535,9 +543,12 @@ def test_no_cache_ignores_and_corrupt_entries_are_misses(
     assert build(_options(corpus, out, use_cache=False)).cache_hits == 0
     entry = next(ExtractionCache(out / ".cache").folder.iterdir())
     entry.write_bytes(b"not a pickle")
+    state = out / ".cache" / RESOLUTION_STATE
+    state.write_bytes(state.read_bytes()[:1000])  # (a truncated resolution: resolved anew)
     again = build(_options(corpus, out))
     assert again.cache_hits == DOCUMENTS - 1
     assert _outputs(out) == _outputs(serial_build.out)
+    assert ResolutionState.loads(state.read_bytes(), resolution_version()) is not None
 
 
 def test_a_rebuild_extracts_new_files_early_and_unreadable_entries_after(
