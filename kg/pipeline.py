@@ -187,9 +187,7 @@ def pipeline_version() -> str:
     """A hash of the code, data and library versions that shape per-document results."""
     layout = f"cache format {CACHE_FORMAT}, marshal {marshal.version}, {sys.version_info[:2]}"
     digest = hashlib.sha256(layout.encode())
-    for module in per_document_modules():
-        digest.update(module.encode())
-        digest.update(_module_path(module).read_bytes())  # type: ignore[union-attr]
+    _hash_modules(digest, PER_DOCUMENT_MODULES)
     for path in sorted((PACKAGE_DIR / "data").rglob("*")):
         if path.is_file():
             digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
@@ -207,10 +205,15 @@ def resolution_version() -> str:
     """A hash of what shapes a saved resolution (kg.resolve.ResolutionState): the per-document
     results it was made of and the code of resolution."""
     digest = hashlib.sha256(pipeline_version().encode())
-    for module in per_document_modules(("kg.resolve",)):
+    _hash_modules(digest, ("kg.resolve",))
+    return digest.hexdigest()[:16]
+
+
+def _hash_modules(digest: Any, roots: Sequence[str]) -> None:
+    """Add the names and source of ``roots`` and every kg module they import to ``digest``."""
+    for module in per_document_modules(roots):
         digest.update(module.encode())
         digest.update(_module_path(module).read_bytes())  # type: ignore[union-attr]
-    return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)

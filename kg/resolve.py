@@ -485,17 +485,19 @@ class _Resolution:
         targets = self.targets_of[type_name, canonical, expands_to]
         return respelled, may_alias, not expands_to, targets
 
+    def naming(self, key: tuple[str, str, tuple[str, ...]]) -> _Named:
+        """What every mention named ``key`` shares (:meth:`name_entities`, once per name)."""
+        found = self.named.get(key)
+        if found is None:
+            found = self.named[key] = self.name_entities(key)
+        return found
+
     def end_targets(self, end: MentionRow) -> tuple[str, ...]:
         """The entity ids a relation end names (whether or not they exist)."""
         key = _NAME_OF_ROW(end)
         found = self.ends.get(key)
         if found is None:
-            type_name, canonical, expands_to = key
-            respelled = self.spellings.spelling(type_name, canonical)
-            if respelled is not None:
-                canonical = respelled[0]
-            targets = self.targets_of[type_name, canonical, expands_to]
-            found = self.ends[key] = tuple(target for _, target in targets)
+            found = self.ends[key] = tuple(target for _, target in self.naming(key)[3])
         return found
 
     def read(self, doc_id: str, group: list[ExtractionRows], count: bool = False) -> _DocumentPass:
@@ -504,8 +506,7 @@ class _Resolution:
         its mentions go into the records of their entities (a document read for the first time)."""
         found = _DocumentPass()
         links, depends = found.links, found.depends
-        named, rule_kinds, counted = self.named, self.rule_kinds, self.counted
-        records, record_of = self.records, self.record
+        named, naming, rule_kinds, counted = self.named, self.naming, self.rule_kinds, self.counted
         nested: list[tuple[MentionRow, int | None]] = []
         pieces: list[Evidence] = []
         for extraction in group:
@@ -523,10 +524,7 @@ class _Resolution:
                     nested.append((row, index if own else None))
                     continue
                 key = (type_name, canonical, expands_to)
-                named_as = named.get(key)
-                if named_as is None:
-                    named_as = named[key] = self.name_entities(key)
-                respelled, may_alias, may_have_code, targets = named_as
+                respelled, may_alias, may_have_code, targets = named.get(key) or naming(key)
                 if respelled is not None:
                     ref: Any = ~index if own else _respell(row, *respelled)
                 else:
@@ -559,20 +557,18 @@ class _Resolution:
             self.pieces[doc_id] = tuple(pieces)
         for row, index in nested:
             _, start, _end, text, type_name, _rule, canonical, code, _expands_to = row
-            respelled = self.spellings.spelling(type_name, canonical)
+            respelled, _, _, ((name, target),) = naming((type_name, canonical, ()))
             if respelled is not None:
                 ref = ~index if index is not None else _respell(row, *respelled)
-                canonical = respelled[0]
             else:
                 ref = Mention(*row) if index is None else index
-            ((_, target),) = self.targets_of[type_name, canonical, ()]
             if count and type_name == "City" and code:
                 # A city named only inside other names (深圳 in 深圳科技园, 深圳力合科创) is
                 # still a place the document speaks of.
-                record = records.get(target) or record_of(target)
+                record = self.record(target)
                 record.documents.append(doc_id)
                 if record.label is None or (record.label_nested and doc_id < record.label_doc):
-                    record.label, record.label_doc = canonical, doc_id
+                    record.label, record.label_doc = name, doc_id
                 if not record.code_nested or doc_id >= record.code_doc:
                     record.code, record.code_doc, record.code_nested = code, doc_id, True
                 record.surfaces.add(text)
