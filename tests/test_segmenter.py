@@ -4,7 +4,7 @@ kg.nlp.JiebaSegmenter re-implements jieba's default cut for speed; these tests h
 ``jieba.lcut`` on real text (the seed corpus and the held-out documents), on random strings mixing
 known words, unknown characters, digits, Latin letters and punctuation, and after the dictionary
 changes (``add_word``), and the Doc built by the tokenizer to spaCy's own ChineseTokenizer; the
-trie of kg.nlp.DivisionMatcher to a regular expression of its forms.
+automaton of kg.nlp.DivisionMatcher to a regular expression of its forms.
 """
 
 from __future__ import annotations
@@ -174,7 +174,7 @@ def test_jieba_initialised_from_its_cache_as_jieba_does() -> None:
 def test_division_matcher_finds_what_a_regular_expression_of_its_forms_finds(
     texts: list[str],
 ) -> None:
-    """The matcher's trie finds the forms a regular expression of them finds (leftmost,
+    """The matcher's automaton finds the forms a regular expression of them finds (leftmost,
     longest, not overlapping), and the same longest form at the start of a name."""
     import re
 
