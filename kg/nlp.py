@@ -169,6 +169,10 @@ _SEGMENTER_CHECK = (
 
 
 _UNSEEN = object()  # a fragment not yet looked up in jieba's dictionary
+_NO_PREFIX = object()  # a fragment that begins no word of jieba's dictionary
+# Fragments memoised before the memo starts afresh: those that begin no word grow with the text
+# (~55 MB at this size).
+_MEMO_LIMIT = 1 << 19
 _NO_ROUTE = float("-inf")
 
 
@@ -201,9 +205,12 @@ class JiebaSegmenter:
     def _cut(self, text: str) -> list[str]:
         dt = self.dt
         initialize_jieba(dt)
-        # (jieba.del_word sets a word's frequency to 0, leaving the total, and force-splits it.)
-        key = (id(dt.FREQ), dt.total, len(finalseg.Force_Split_Words))
-        if key != self._state_key:  # the dictionary changed (add_word, del_word, initialize)
+        # (jieba.del_word sets a word's frequency to 0, leaving the total, and force-splits it;
+        # a new word adds its prefixes to FREQ, which the memo may hold as none.)
+        key = (id(dt.FREQ), dt.total, len(dt.FREQ), len(finalseg.Force_Split_Words))
+        if key != self._state_key or len(self._logp) > _MEMO_LIMIT:
+            # The dictionary changed (add_word, del_word, initialize), or the memo of fragments
+            # that are no prefix has grown with the text seen: start afresh.
             self._state_key, self._logp = key, {}
         re_skip = jieba.re_skip_default
         freqs, logtotal = dt.FREQ, log(dt.total)
@@ -226,8 +233,9 @@ class JiebaSegmenter:
     def _cut_block(
         self, sentence: str, freqs: dict[str, int], logtotal: float, out: list[str]
     ) -> None:
-        # Each fragment's log-probability is memoised (None for a prefix that is no word): one
-        # dict lookup per fragment found in the dictionary instead of three.
+        # Each fragment's log-probability is memoised (None for a prefix that is no word,
+        # _NO_PREFIX for a fragment that no word starts with, where the DAG ends): one dict
+        # lookup per fragment instead of up to three.
         memo = self._logp
         known = memo.get
         n = len(sentence)
@@ -245,8 +253,11 @@ class JiebaSegmenter:
                 if lp is _UNSEEN:
                     freq = freqs.get(frag)
                     if freq is None:  # not even a prefix of a word: the DAG ends here
+                        memo[frag] = _NO_PREFIX
                         break
                     lp = memo[frag] = (log(freq) - logtotal) if freq else None
+                elif lp is _NO_PREFIX:
+                    break
                 if lp is not None:
                     p = lp + route_p[i + 1]
                     if p >= best_p:  # ties: max takes the larger x

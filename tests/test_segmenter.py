@@ -96,6 +96,20 @@ def test_segmenter_sees_words_added_later() -> None:
     assert segment(text) == tokenizer.lcut(text)
 
 
+def test_segmenter_memo_starts_afresh_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fragments that begin no word are memoised too; past the limit the memo starts again and
+    the words stay jieba's."""
+    import kg.nlp
+
+    monkeypatch.setattr(kg.nlp, "_MEMO_LIMIT", 50)
+    segment = JiebaSegmenter(jieba.dt)
+    sizes = []
+    for text in _random_strings(300):
+        assert segment(text) == jieba.lcut(text), text
+        sizes.append(len(segment._logp))
+    assert max(sizes) > 50 and min(sizes[1:]) < 50  # (it grew past the limit, and was cleared)
+
+
 def test_segmenter_sees_words_deleted_later() -> None:
     # jieba.del_word sets the frequency to 0 (the total stays) and force-splits the word.
     tokenizer = jieba.Tokenizer()
