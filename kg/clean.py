@@ -35,6 +35,7 @@ _SPAM_WORDS = (
     "欧美",
     "亚洲",
 )
+_ANY_SPAM_WORD = re.compile("|".join(map(re.escape, _SPAM_WORDS)))
 _NAV_WORDS = {
     "首页",
     "滚动",
@@ -108,6 +109,8 @@ def to_simplified(text: str) -> str:
 
 def is_spam_line(line: str) -> bool:
     """SEO spam: many short keyword phrases glued with _ or |, no sentence punctuation."""
+    if not _ANY_SPAM_WORD.search(line):  # (most lines: one search instead of a word loop)
+        return False
     parts = [p for p in re.split(r"[_|｜]", line) if p.strip()]
     hits = sum(word in line for word in _SPAM_WORDS)
     return (len(parts) >= 3 and "。" not in line and hits >= 2) or hits >= 4

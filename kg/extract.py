@@ -107,7 +107,6 @@ def canonical_agency(surface: str, context: DocumentContext) -> tuple[str, str]:
 
     市工信局 in a plan of 湘潭市 → 湘潭市工业和信息化局; 省发改委 → 湖南省发展和改革委员会.
     """
-    lexicon = load_lexicon()
     gazetteer = load_gazetteer()
     name = normalise_name(surface)
     place: Division | None = None
@@ -138,9 +137,9 @@ def canonical_agency(surface: str, context: DocumentContext) -> tuple[str, str]:
     if rest.startswith("人民政府") or rest == "政府":
         rest = "人民政府" + rest[len("人民政府") if rest.startswith("人民政府") else 2 :]
     else:
-        for short in sorted(lexicon.department_abbreviations, key=len, reverse=True):
+        for short, full in _abbreviations_longest_first():
             if rest == short or (rest.endswith(short) and rest[: -len(short)] in ("委", "")):
-                rest = rest[: -len(short)] + lexicon.department_abbreviations[short]
+                rest = rest[: -len(short)] + full
                 break
     if re.search(r"驻.+办$", rest):
         rest += "事处"  # 驻深圳办 is the usual short form of 驻深圳办事处
@@ -149,6 +148,15 @@ def canonical_agency(surface: str, context: DocumentContext) -> tuple[str, str]:
     base = place.name
     # 市委 of a county-level city is still 湘乡市委: keep the division's full name as prefix.
     return base + rest, rule
+
+
+@lru_cache(maxsize=1)
+def _abbreviations_longest_first() -> tuple[tuple[str, str], ...]:
+    """The department abbreviations and their full forms, longest first."""
+    abbreviations = load_lexicon().department_abbreviations
+    return tuple(
+        (short, abbreviations[short]) for short in sorted(abbreviations, key=len, reverse=True)
+    )
 
 
 def canonical_park(surface: str) -> str:
@@ -229,8 +237,7 @@ def _regions_and_enumerations(document: Document, mentions: list[Mention]) -> li
     text = document.text
     taken = [False] * (len(text) + 1)
     for mention in mentions:
-        for offset in range(mention.start, mention.end):
-            taken[offset] = True
+        taken[mention.start : mention.end] = [True] * (mention.end - mention.start)
     out: list[Mention] = []
     stems: dict[str, tuple[Division, ...]] = {}
     for mention in mentions:
@@ -277,8 +284,7 @@ def _regions_and_enumerations(document: Document, mentions: list[Mention]) -> li
                         canonical=stem + "都市圈",
                     )
                 )
-            for offset in range(match.start(), match.end()):
-                taken[offset] = True
+            taken[match.start() : match.end()] = [True] * (match.end() - match.start())
     return out
 
 
@@ -345,8 +351,8 @@ def _expand_group_agencies(
     enumeration."""
     out = []
     for mention in mentions:
-        match = re.match(r"^(.*?)([两二三四五])市(.+)$", mention.text)
-        if mention.type == "Agency" and match:
+        match = mention.type == "Agency" and _GROUP_AGENCY.match(mention.text)
+        if match:
             cities = decompose_cities(match.group(1)) if match.group(1) else ()
             listed = _listed_cities(text, mention.start, match.group(1))
             if listed and len(listed) == _MULTIPLES[match.group(2)]:
@@ -380,6 +386,9 @@ def _expand_group_agencies(
                 continue
         out.append(mention)
     return out
+
+
+_GROUP_AGENCY = re.compile(r"^(.*?)([两二三四五])市(.+)$")
 
 
 def _document_coreference(mentions: list[Mention]) -> list[Mention]:

@@ -1316,8 +1316,7 @@ def czt_select(doc: Doc) -> Doc:
     for cand in sorted(candidates, key=order):
         if cand.length <= 0 or any(taken[cand.start : cand.end]):
             continue
-        for offset in range(cand.start, cand.end):
-            taken[offset] = True
+        taken[cand.start : cand.end] = [True] * cand.length
         chosen.append(cand)
     chosen.sort(key=lambda c: (c.start, c.end))
     doc.user_data["czt.candidates"] = chosen
