@@ -674,6 +674,8 @@ def test_plain_writers_write_turtle_as_pyoxigraph_and_jsonld_it_reads() -> None:
         (doc, str(RDF.type), str(CZT.Document)),
         (doc, str(NIF.isString), (nasty, None, None)),
         (doc, str(DCTERMS.title), ('标题 "引号"\n', "zh", None)),
+        # (escaped by str.replace: no control character but these)
+        (doc, str(DCTERMS.abstract), ('反斜杠\\ 制表\t 回车\r\n"引"\\n', None, None)),
         (doc, str(DCTERMS.date), ("2024-01-02", None, xsd + "date")),
         (city, str(CZT.mentionedIn), doc),
         (city, str(CZT.mentionedIn), "https://w3id.org/czt-kg/doc/doc_2"),
