@@ -35,6 +35,7 @@ from itertools import accumulate, compress
 from math import log
 from operator import add
 from pathlib import Path
+from typing import TypeVar
 
 import jieba
 import numpy
@@ -168,6 +169,7 @@ _SEGMENTER_CHECK = (
 )
 
 
+_Answer = TypeVar("_Answer")
 _UNSEEN = object()  # a fragment not yet looked up in jieba's dictionary
 _NO_PREFIX = object()  # a fragment that begins no word of jieba's dictionary
 # Fragments memoised before the memo starts afresh: those that begin no word grow with the text
@@ -479,13 +481,13 @@ def _long_left_stops() -> tuple[str, ...]:
 
 
 def _cached_for_project_lexicon(
-    check: Callable[[str, Lexicon], bool],
-) -> Callable[[str, Lexicon], bool]:
+    check: Callable[[str, Lexicon], _Answer],
+) -> Callable[[str, Lexicon], _Answer]:
     """``check(word, lexicon)``, memoised per word when ``lexicon`` is the project's own (then
     a pure function of the word once the pipeline is built); computed afresh for any other."""
     cached = lru_cache(maxsize=1 << 16)(lambda word: check(word, load_lexicon()))
 
-    def checked(word: str, lexicon: Lexicon) -> bool:
+    def checked(word: str, lexicon: Lexicon) -> _Answer:
         return cached(word) if lexicon is load_lexicon() else check(word, lexicon)
 
     return checked
@@ -879,7 +881,11 @@ def _name_after(text: str, start: int, lexicon: Lexicon) -> int | None:
     Most names have three characters; a two-character name is followed by a verb or particle
     (彭涛介绍, 刘妮来湘乡) or by punctuation.
     """
-    window = text[start : start + 3]
+    return _name_length(text[start : start + 3], lexicon)
+
+
+def _name_in(window: str, lexicon: Lexicon) -> int | None:
+    """:func:`_name_after` on the three characters from the name's start."""
     if len(window) < 2 or not lexicon.is_surname_start(window):
         return None
     if not re.fullmatch(rf"[{CJK}]{{2}}", window[:2]) or window[1] in _AFTER_NAME | _NOT_IN_NAME:
@@ -889,13 +895,16 @@ def _name_after(text: str, start: int, lexicon: Lexicon) -> int | None:
         if len(window) == 3 and re.match(rf"[{CJK}]", window[2]) and window[2] not in _AFTER_NAME
         else 2
     )
-    name = text[start : start + length]
+    name = window[:length]
     # A "name" that runs into a title or a post (任副组长, 任组长) is not a name.
     if any(
         t.startswith(name[1:]) or name[1:].startswith(t[:2]) for t in lexicon.titles if len(t) >= 2
     ):
         return None
     return length
+
+
+_name_length = _cached_for_project_lexicon(_name_in)
 
 
 @Language.component("czt_persons", assigns=["doc.user_data"])
