@@ -169,7 +169,6 @@ _SEGMENTER_CHECK = (
 )
 
 
-_Answer = TypeVar("_Answer")
 _UNSEEN = object()  # a fragment not yet looked up in jieba's dictionary
 _NO_PREFIX = object()  # a fragment that begins no word of jieba's dictionary
 # Fragments memoised before the memo starts afresh: those that begin no word grow with the text
@@ -478,6 +477,9 @@ def _word_tags() -> dict[str, str]:
 @lru_cache(maxsize=1)
 def _long_left_stops() -> tuple[str, ...]:
     return tuple(stop for stop in load_lexicon().left_stops if len(stop) >= 2)
+
+
+_Answer = TypeVar("_Answer")
 
 
 def _cached_for_project_lexicon(
@@ -875,17 +877,13 @@ _AFTER_NAME = set("任来介说表在等要指强参率带出为是和与及到�
 _NOT_IN_NAME = set("第副召组总成委书长省市县区级")
 
 
-def _name_after(text: str, start: int, lexicon: Lexicon) -> int | None:
-    """Length of a personal name starting at ``start`` (2–3 characters), or None.
+def _name_at_start(window: str, lexicon: Lexicon) -> int | None:
+    """Length of a personal name at the start of ``window`` (the 3 characters from where it
+    would start): 2–3 characters, or None.
 
     Most names have three characters; a two-character name is followed by a verb or particle
     (彭涛介绍, 刘妮来湘乡) or by punctuation.
     """
-    return _name_length(text[start : start + 3], lexicon)
-
-
-def _name_in(window: str, lexicon: Lexicon) -> int | None:
-    """:func:`_name_after` on the three characters from the name's start."""
     if len(window) < 2 or not lexicon.is_surname_start(window):
         return None
     if not re.fullmatch(rf"[{CJK}]{{2}}", window[:2]) or window[1] in _AFTER_NAME | _NOT_IN_NAME:
@@ -904,7 +902,8 @@ def _name_in(window: str, lexicon: Lexicon) -> int | None:
     return length
 
 
-_name_length = _cached_for_project_lexicon(_name_in)
+# (memoised: each title in a text checked the name after it against every title)
+_name_length = _cached_for_project_lexicon(_name_at_start)
 
 
 @Language.component("czt_persons", assigns=["doc.user_data"])
@@ -917,7 +916,7 @@ def czt_persons(doc: Doc) -> Doc:
     for match in titles.finditer(text):
         if not index.starts_token(match.start()) and not index.ends_token(match.end()):
             continue  # 地处长沙: a "title" read across two words (处长) is none
-        length = _name_after(text, match.end(), lexicon)
+        length = _name_length(text[match.end() : match.end() + 3], lexicon)
         if length:
             start = match.end()
             found.append(

@@ -689,7 +689,6 @@ JSONLD_FOOTER = "]}\n"
 _NAMESPACES = sorted(
     ((ns, prefix) for prefix, ns in JSONLD_CONTEXT.items()), key=lambda i: -len(i[0])
 )
-_RESOURCE_AT = len(RESOURCE_BASE)
 _RESOURCE_NAMESPACES = [
     (namespace[len(RESOURCE_BASE) :], prefix)
     for namespace, prefix in _NAMESPACES
@@ -709,12 +708,8 @@ def _compact(namespaces: list[tuple[str, str]], iri: str, at: int = 0) -> str | 
 def _jsonld_iri(iri: str) -> str:
     """An IRI as a JSON string, compacted against :data:`JSONLD_CONTEXT` where it can be."""
     if iri.startswith(RESOURCE_BASE):
-        # (_compact inlined: this runs for most terms of the graph)
-        at = _RESOURCE_AT
-        for namespace, prefix in _RESOURCE_NAMESPACES:
-            if iri.startswith(namespace, at) and not iri.startswith("//", at + len(namespace)):
-                return _json_string(f"{prefix}:{iri[at + len(namespace) :]}")
-        return _json_string(iri)
+        compact = _compact(_RESOURCE_NAMESPACES, iri, len(RESOURCE_BASE))
+        return _json_string(compact or iri)
     return _jsonld_vocabulary_iri(iri)
 
 
@@ -750,18 +745,15 @@ def jsonld_block(triples: Iterable[Triple]) -> str:
     last_subject = last_predicate = None
     predicates: set[str] = set()
     for s, p, o in triples:
-        if s != last_subject or (p != last_predicate and p in predicates):
-            if values:
+        if p != last_predicate or s != last_subject:
+            if values:  # the previous predicate's objects
                 node.append(f"{_jsonld_vocabulary_iri(last_predicate)}:[{','.join(values)}]")
                 values = []
-            if node:
-                nodes.append("{" + ",".join(node) + "}")
-            node = [f'"@id":{_jsonld_iri(s)}']
-            predicates = {p}
-        elif p != last_predicate:
-            if values:
-                node.append(f"{_jsonld_vocabulary_iri(last_predicate)}:[{','.join(values)}]")
-                values = []
+            if s != last_subject or p in predicates:  # (a predicate again: a new node object)
+                if node:
+                    nodes.append("{" + ",".join(node) + "}")
+                node = [f'"@id":{_jsonld_iri(s)}']
+                predicates = set()
             predicates.add(p)
         values.append(_jsonld_term(o))
         last_subject, last_predicate = s, p
