@@ -503,9 +503,11 @@ def extract_corpus(options: BuildOptions, log: Log, timer: StageTimer) -> Corpus
                 if content_hash and cache.key(str(path), content_hash) in stored:
                     hashes[str(path)] = content_hash
         todo = [str(p) for p in paths if str(p) not in hashes]
-    # A rebuild after a few changes: worker processes load the extraction pipeline and extract
-    # the changed files while this process reads the cache (both ~1.5 s at 10,000 documents).
-    early = bool(hashes and todo) and options.executor != "dask" and worker_count(options) > 1
+    # A rebuild after a few changes: the worker processes load the extraction pipeline and
+    # extract the changed files while this process reads the cache (both ~1 s at 10,000
+    # documents). With one worker too, that worker is a process of its own here (a clean build
+    # with one worker runs in this process: there is nothing to read meanwhile).
+    early = bool(hashes and todo) and options.executor != "dask"
     extracting = _start_file_tasks(todo, options) if early else None
     try:
         found = _read_cached(cache, hashes, timer)

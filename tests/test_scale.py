@@ -551,12 +551,13 @@ def test_no_cache_ignores_and_corrupt_entries_are_misses(
     assert ResolutionState.loads(state.read_bytes(), resolution_version()) is not None
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 def test_a_rebuild_extracts_new_files_early_and_unreadable_entries_after(
-    serial_build, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    serial_build, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
 ) -> None:
-    """With two workers, the files without a cache entry go to worker processes before the cache
-    is read; an entry that turns out unreadable is extracted after it. Both kinds are extracted
-    and cached, and the build is the clean build's."""
+    """In a rebuild the files without a cache entry go to worker processes (one worker: one
+    process) before the cache is read; an entry that turns out unreadable is extracted after it.
+    Both kinds are extracted and cached, and the build is the clean build's."""
     folder = tmp_path / "corpus"
     shutil.copytree(corpus, folder)
     out = tmp_path / "out"
@@ -573,14 +574,14 @@ def test_a_rebuild_extracts_new_files_early_and_unreadable_entries_after(
 
     monkeypatch.setattr(kg.pipeline, "_start_file_tasks", recorded)
     messages: list[str] = []
-    again = build(_options(folder, out, workers=2), log=messages.append)
+    again = build(_options(folder, out, workers=workers), log=messages.append)
     assert started_early == [[str(folder / make_corpus.document_name(DOCUMENTS))]]
     assert again.cache_hits == DOCUMENTS - 1
     assert f"Reading and extracting 2 document(s) ({DOCUMENTS - 1} from the cache)…" in messages
     clean = build(_options(folder, tmp_path / "clean", use_cache=False))
     assert _outputs(out) == _outputs(clean.out)
     assert len(ExtractionCache(out / ".cache").stored()) == DOCUMENTS + 1
-    assert build(_options(folder, out, workers=2)).cache_hits == DOCUMENTS + 1
+    assert build(_options(folder, out, workers=workers)).cache_hits == DOCUMENTS + 1
 
 
 def test_dask_build_is_identical(serial_build, corpus: Path, tmp_path: Path) -> None:
