@@ -212,6 +212,20 @@ class _EntityRecord:
         self.read_code: str | None = None
         self.read_code_doc = ""
 
+    def named(self, name: str, doc_id: str) -> None:
+        """A name of the entity first read in ``doc_id``: its label if no earlier document
+        named it (a nested place's label gives way)."""
+        if self.label_nested or doc_id < self.label_doc:
+            self.label, self.label_doc, self.label_nested = name, doc_id, False
+
+    def named_inside(self, name: str, code: str, doc_id: str) -> None:
+        """The entity named inside a longer name in ``doc_id``: its label while nothing else
+        names it, and its code over any other's (the last such document's)."""
+        if self.label is None or (self.label_nested and doc_id < self.label_doc):
+            self.label, self.label_doc = name, doc_id
+        if not self.code_nested or doc_id >= self.code_doc:
+            self.code, self.code_doc, self.code_nested = code, doc_id, True
+
     def saved(self, type_name: str) -> tuple:
         """The entity's fields (type, label, aliases, mention counts by document, code), then
         what the next resolution needs to go on from them."""
@@ -357,10 +371,7 @@ class _Resolution:
             state.entities.put(target, record.saved(target.split("/", 1)[0]))
 
         # Relations (kept documents whose relations read an entity that came to be: read again)
-        if born:
-            for doc_id in documents:
-                if not born.isdisjoint(documents[doc_id].depends):
-                    passes[doc_id] = self.read(doc_id, groups[doc_id])
+        self.read_again(passes, born)
         self.relations(set(passes), [(d, passes[d]) for d in sorted(passes)])
 
         # An agreement is a fact only with its parties (SHACL: at least two); a bare mention of
@@ -370,12 +381,8 @@ class _Resolution:
             if predicate == "partyTo":
                 parties[obj].add(subject)
         dropped = {t for t in known if t.startswith(_AGREEMENT) and len(parties[t]) < 2}
-        relinked = dropped ^ state.dropped
+        self.read_again(passes, dropped ^ state.dropped)  # (agreements dropped or kept now)
         state.dropped = dropped
-        if relinked:
-            for doc_id in documents:
-                if doc_id not in passes and not relinked.isdisjoint(documents[doc_id].depends):
-                    passes[doc_id] = self.read(doc_id, groups[doc_id])
         for doc_id, found in passes.items():
             pairs, respelled = self.pairs(found, known, dropped)
             document = groups[doc_id][0].document
@@ -383,6 +390,16 @@ class _Resolution:
                 document.path, document.content_hash, pairs, respelled, tuple(sorted(found.depends))
             )
         return self.output(dropped)
+
+    def read_again(self, passes: dict[str, _DocumentPass], changed: set[str]) -> None:
+        """Read again the kept documents (not read yet) whose links or relations depend on
+        ``changed`` entities."""
+        if not changed:
+            return
+        documents = self.state.documents
+        for doc_id in documents:
+            if doc_id not in passes and not changed.isdisjoint(documents[doc_id].depends):
+                passes[doc_id] = self.read(doc_id, self.groups[doc_id])
 
     def first_named(
         self, targets: tuple[tuple[str, str], ...], doc_id: str
@@ -394,8 +411,7 @@ class _Resolution:
         found = []
         for name, target in targets:
             record = self.record(target)
-            if record.label_nested or doc_id < record.label_doc:
-                record.label, record.label_doc, record.label_nested = name, doc_id, False
+            record.named(name, doc_id)
             found.append(record)
         return tuple(found)
 
@@ -567,10 +583,7 @@ class _Resolution:
                 # still a place the document speaks of.
                 record = self.record(target)
                 record.documents.append(doc_id)
-                if record.label is None or (record.label_nested and doc_id < record.label_doc):
-                    record.label, record.label_doc = name, doc_id
-                if not record.code_nested or doc_id >= record.code_doc:
-                    record.code, record.code_doc, record.code_nested = code, doc_id, True
+                record.named_inside(name, code, doc_id)
                 record.surfaces.add(text)
             found.nested.append((start, target, ref))
             depends.add(target)

@@ -267,8 +267,8 @@ def test_the_fast_validator_checks_every_part_of_an_entity() -> None:
 def test_incremental_add_change_delete_match_clean_builds(
     serial_build, corpus: Path, tmp_path: Path, workers: int
 ) -> None:
-    """With two workers a rebuild extracts the changed files in a worker process while it reads
-    the cache (_start_file_tasks); with one, in this process after reading it."""
+    """A rebuild extracts the changed files in worker processes (with one worker, one process)
+    while it reads the cache (_start_file_tasks)."""
     folder = tmp_path / "corpus"
     shutil.copytree(corpus, folder)
     out = tmp_path / "out"
