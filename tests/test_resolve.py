@@ -346,3 +346,25 @@ def test_a_document_naming_a_place_links_it_where_other_documents_nest_it():
         assert entities["City/株洲市"].code == "430200"  # (a's: after 0's)
         park = entities[entity_key("Park", "高新区(一期)")]
         assert park.label == ("高新区（一期）" if early in corpus else "高新区(一期)")
+
+
+def test_a_city_named_only_inside_names_takes_the_last_documents_code():
+    """深圳 only inside longer names of two documents: an entity of its own, labelled by the
+    name it stands for and coded by the last document (whichever document was read first)."""
+    nested = Mention("x", 0, 2, "深圳", "City", "name-prefix:6", "深圳市", "440300")
+    later = Mention("y", 0, 2, "深圳", "City", "name-prefix:6", "深圳市", "440399")
+    x = _versioned(
+        "x", "1", [nested, Mention("x", 0, 6, "深圳科技园", "Park", "head", "深圳科技园")]
+    )
+    y = _versioned(
+        "y",
+        "1",
+        [later, Mention("y", 0, 6, "深圳力合科创", "Organization", "head", "深圳力合科创")],
+    )
+    for first in (x, y):
+        state = resolve_incrementally([first], None)[1]
+        assert state is not None
+        data, _ = resolve_incrementally([x, y], ResolutionState.loads(state.dumps("v"), "v"))
+        assert data == resolve([x, y])
+        city = {e.id: e for e in data.entities}["City/深圳市"]
+        assert (city.label, city.code) == ("深圳市", "440399")
